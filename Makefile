@@ -1,0 +1,20 @@
+# The two commands: `make run` starts the whole system, `make test` runs every test.
+PY := .venv/bin/python
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench
+
+install: .venv/.installed
+
+.venv/.installed: requirements.lock package-lock.json scripts/install.sh
+	scripts/install.sh
+
+run: install
+	PORT=$(PORT) $(PY) scripts/run.py
+
+test: install
+	$(PY) scripts/devservices.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .

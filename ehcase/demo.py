@@ -1,0 +1,257 @@
+"""The demo cast: the personas of README, their agencies and hubs, and a few families whose
+visibility every permission test relies on. `seed_demo` builds the rest of the county around them.
+
+Who sees which of the five anchor families (docs/access.md):
+    ashworth (North): Sam is lead professional, Hana is in the TAF
+    bennett  (North): Sam only
+    carter   (North): Hana only
+    dixon    (North): nobody yet: only the North coordinator and partnership-wide roles
+    evans    (South): Ola is lead professional
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from hubs.models import Hub, HubArea
+
+from .models import (
+    Agency,
+    AgencyType,
+    Family,
+    FamilyMember,
+    HouseholdRole,
+    Membership,
+    Person,
+    Role,
+    Sex,
+    User,
+)
+from .permissions import grant_family_access
+
+DEMO_PASSWORD = "early-help-demo"
+
+HUBS = {
+    "North": [("Morpeth", "NE61"), ("Ashington", "NE63"), ("Blyth", "NE24")],
+    "South": [("Hexham", "NE46"), ("Prudhoe", "NE42"), ("Ponteland", "NE20")],
+    "East": [("Cramlington", "NE23"), ("Bedlington", "NE22")],
+    "West": [("Alnwick", "NE66"), ("Berwick", "TD15"), ("Haltwhistle", "NE49")],
+}
+
+
+@dataclass
+class Personas:
+    sam: User
+    hana: User
+    chris: User
+    alex: User
+    morgan: User
+    quinn: User
+    ola: User
+    admin: User
+    north: Hub
+    south: Hub
+    riverside: Agency
+    health_visiting: Agency
+    council: Agency
+    southfield: Agency
+    ashworth: Family
+    bennett: Family
+    carter: Family
+    dixon: Family
+    evans: Family
+
+    def all_users(self) -> dict[str, User]:
+        return {
+            "sam.practitioner": self.sam,
+            "hana.healthvisitor": self.hana,
+            "chris.coordinator": self.chris,
+            "alex.schoolmanager": self.alex,
+            "morgan.manager": self.morgan,
+            "quinn.auditor": self.quinn,
+            "ola.outsider": self.ola,
+            "admin": self.admin,
+        }
+
+
+def _user(username: str, first: str, last: str, title: str, **extra) -> User:
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "job_title": title,
+            "email": f"{username}@example.org",
+            **extra,
+        },
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _member(user: User, agency: Agency, role: str, hubs: list[Hub] | None = None) -> None:
+    membership, _ = Membership.objects.get_or_create(user=user, agency=agency, role=role)
+    if hubs:
+        membership.hubs.add(*hubs)
+
+
+def _family(reference: str, name: str, area: HubArea, people: list[tuple]) -> Family:
+    family, created = Family.objects.get_or_create(
+        reference=reference,
+        defaults={
+            "name": name,
+            "area": area,
+            "hub": area.hub,
+            "address_line_1": "1 Demo Street",
+            "town": area.name,
+            "postcode": f"{area.postcode_district} 1AA",
+        },
+    )
+    if created:
+        for first, last, dob, sex, role in people:
+            person = Person.objects.create(
+                first_name=first, last_name=last, date_of_birth=dob, sex=sex, ethnicity="WBRI"
+            )
+            FamilyMember.objects.create(
+                family=family, person=person, role=role, start_date=dt.date(2024, 9, 1)
+            )
+    return family
+
+
+def build_hubs() -> dict[str, Hub]:
+    hubs = {}
+    for name, areas in HUBS.items():
+        hub, _ = Hub.objects.get_or_create(
+            name=f"{name} hub",
+            defaults={"meeting_pattern": "Weekly, Tuesday mornings", "triage_target_working_days": 5},
+        )
+        for area_name, district in areas:
+            HubArea.objects.get_or_create(
+                name=area_name, defaults={"hub": hub, "postcode_district": district}
+            )
+        hubs[name] = hub
+    return hubs
+
+
+@transaction.atomic
+def build_personas() -> Personas:
+    hubs = build_hubs()
+    north, south = hubs["North"], hubs["South"]
+    riverside, _ = Agency.objects.get_or_create(
+        name="Riverside Primary School", defaults={"type": AgencyType.SCHOOL}
+    )
+    health_visiting, _ = Agency.objects.get_or_create(
+        name="North Health Visiting Team", defaults={"type": AgencyType.HEALTH_VISITING}
+    )
+    council, _ = Agency.objects.get_or_create(
+        name="County Council Early Help Service", defaults={"type": AgencyType.FAMILY_SUPPORT}
+    )
+    southfield, _ = Agency.objects.get_or_create(
+        name="Southfield Academy", defaults={"type": AgencyType.SCHOOL}
+    )
+    north.member_agencies.add(riverside, health_visiting, council)
+    south.member_agencies.add(southfield, council)
+
+    sam = _user("sam.practitioner", "Sam", "Patel", "Designated safeguarding lead")
+    hana = _user("hana.healthvisitor", "Hana", "Kowalski", "Health visitor")
+    chris = _user("chris.coordinator", "Chris", "Okafor", "North hub coordinator")
+    alex = _user("alex.schoolmanager", "Alex", "Reid", "Headteacher")
+    morgan = _user("morgan.manager", "Morgan", "Hughes", "Early help manager")
+    quinn = _user("quinn.auditor", "Quinn", "Adeyemi", "Quality assurance officer")
+    ola = _user("ola.outsider", "Ola", "Nowak", "Pastoral lead")
+    admin = _user(
+        "admin", "System", "Administrator", "System administrator", is_staff=True, is_superuser=True
+    )
+
+    _member(sam, riverside, Role.PRACTITIONER)
+    _member(hana, health_visiting, Role.PRACTITIONER)
+    _member(chris, council, Role.HUB_COORDINATOR, hubs=[north])
+    _member(alex, riverside, Role.AGENCY_MANAGER)
+    _member(morgan, council, Role.EARLY_HELP_MANAGER)
+    _member(quinn, council, Role.QUALITY_AUDITOR)
+    _member(ola, southfield, Role.PRACTITIONER)
+    _member(admin, council, Role.SYSTEM_ADMINISTRATOR)
+
+    morpeth = HubArea.objects.get(name="Morpeth")
+    ashington = HubArea.objects.get(name="Ashington")
+    hexham = HubArea.objects.get(name="Hexham")
+    f, m = Sex.FEMALE, Sex.MALE
+    child, parent = HouseholdRole.CHILD, HouseholdRole.PARENT_CARER
+    ashworth = _family(
+        "F-DEMOASH",
+        "Ashworth",
+        morpeth,
+        [
+            ("Kerry", "Ashworth", dt.date(1990, 5, 14), f, parent),
+            ("Jayden", "Ashworth", dt.date(2016, 2, 3), m, child),
+            ("Mia", "Ashworth", dt.date(2019, 11, 20), f, child),
+        ],
+    )
+    bennett = _family(
+        "F-DEMOBEN",
+        "Bennett",
+        morpeth,
+        [
+            ("Lee", "Bennett", dt.date(1987, 8, 1), m, parent),
+            ("Tyler", "Bennett", dt.date(2014, 6, 9), m, child),
+        ],
+    )
+    carter = _family(
+        "F-DEMOCAR",
+        "Carter",
+        ashington,
+        [
+            ("Amy", "Carter", dt.date(1998, 1, 30), f, parent),
+            ("Noah", "Carter", dt.date(2025, 7, 12), m, child),
+        ],
+    )
+    dixon = _family(
+        "F-DEMODIX",
+        "Dixon",
+        ashington,
+        [
+            ("Paul", "Dixon", dt.date(1982, 3, 3), m, parent),
+            ("Ellie", "Dixon", dt.date(2012, 12, 12), f, child),
+        ],
+    )
+    evans = _family(
+        "F-DEMOEVA",
+        "Evans",
+        hexham,
+        [
+            ("Rhian", "Evans", dt.date(1985, 10, 10), f, parent),
+            ("Owen", "Evans", dt.date(2013, 4, 4), m, child),
+        ],
+    )
+    grant_family_access(user=sam, family=ashworth, change=True)
+    grant_family_access(user=hana, family=ashworth)
+    grant_family_access(user=sam, family=bennett, change=True)
+    grant_family_access(user=hana, family=carter, change=True)
+    grant_family_access(user=ola, family=evans, change=True)
+
+    return Personas(
+        sam=sam,
+        hana=hana,
+        chris=chris,
+        alex=alex,
+        morgan=morgan,
+        quinn=quinn,
+        ola=ola,
+        admin=admin,
+        north=north,
+        south=south,
+        riverside=riverside,
+        health_visiting=health_visiting,
+        council=council,
+        southfield=southfield,
+        ashworth=ashworth,
+        bennett=bennett,
+        carter=carter,
+        dixon=dixon,
+        evans=evans,
+    )

@@ -1,0 +1,57 @@
+"""/healthz: the state of the database, Redis and the Celery workers, as JSON."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _redis() -> dict:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _workers(redis_ok: bool) -> dict:
+    if not redis_ok:
+        return {"ok": False, "error": "broker unavailable"}
+    from ehcase.celery import app
+
+    try:
+        replies = app.control.ping(timeout=float(getattr(settings, "HEALTH_WORKER_TIMEOUT", 1.0))) or []
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": type(exc).__name__}
+    return (
+        {"ok": bool(replies), "workers": len(replies)}
+        if replies
+        else {"ok": False, "error": "no worker replied"}
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    database = _database()
+    redis_state = _redis()
+    workers = _workers(redis_state["ok"])
+    checks = {"database": database, "redis": redis_state, "celery": workers}
+    down = [name for name, state in checks.items() if not state["ok"]]
+    body = {"status": "ok" if not down else "degraded", "down": down, "checks": checks}
+    return JsonResponse(body, status=200 if not down else 503)

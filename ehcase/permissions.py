@@ -1,0 +1,194 @@
+"""The access layer: the only place that grants, checks and filters case data by permission.
+
+Policy (docs/access.md): deny by default. A family is visible to
+- users holding the guardian object permission ``view_family`` on it (lead professional,
+  assessor, TAF members, the practitioner who created the record);
+- coordinators of the family's hub;
+- agency managers of an agency one of whose practitioners holds ``view_family`` on it;
+- early help managers and quality auditors (partnership-wide, read).
+System administrators manage users and configuration, not case data.
+
+Lists are filtered with an indexed UNION (never guardian's ``get_objects_for_user``, whose
+OR of subqueries scans every family). Single objects go through ``family_for_user``: a family
+the user may not see is a 404, whatever the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import Http404
+from guardian.shortcuts import assign_perm, remove_perm
+
+from .models import Family, FamilyUserObjectPermission, Membership, Person, Role, User
+
+VIEW = "view_family"
+CHANGE = "change_family"
+PARTNERSHIP_READ_ROLES = {Role.EARLY_HELP_MANAGER, Role.QUALITY_AUDITOR}
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What a user's memberships entitle them to, read once per request."""
+
+    roles: frozenset[str] = frozenset()
+    coordinated_hub_ids: tuple[int, ...] = ()
+    managed_agency_ids: tuple[int, ...] = ()
+    agency_ids: tuple[int, ...] = ()
+    memberships: tuple[Membership, ...] = field(default=(), compare=False)
+
+    @property
+    def partnership_wide(self) -> bool:
+        return bool(self.roles & PARTNERSHIP_READ_ROLES)
+
+    @property
+    def is_practitioner(self) -> bool:
+        return Role.PRACTITIONER in self.roles
+
+    @property
+    def is_coordinator(self) -> bool:
+        return Role.HUB_COORDINATOR in self.roles
+
+    @property
+    def is_system_administrator(self) -> bool:
+        return Role.SYSTEM_ADMINISTRATOR in self.roles
+
+    @property
+    def works_with_families(self) -> bool:
+        """Whether the user has any route to case data at all."""
+        return self.partnership_wide or bool(
+            self.roles & {Role.PRACTITIONER, Role.AGENCY_MANAGER, Role.HUB_COORDINATOR}
+        )
+
+    @property
+    def can_create_families(self) -> bool:
+        return bool(self.roles & {Role.PRACTITIONER, Role.HUB_COORDINATOR})
+
+
+def roles_for(user: User) -> Roles:
+    """The user's roles, cached on the user object for the rest of the request (one query)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Roles()
+    cached = getattr(user, "_ehcase_roles", None)
+    if cached is not None:
+        return cached
+    memberships = tuple(Membership.objects.filter(user=user).prefetch_related("hubs"))
+    roles = Roles(
+        roles=frozenset(m.role for m in memberships),
+        coordinated_hub_ids=tuple(
+            sorted({h.id for m in memberships if m.role == Role.HUB_COORDINATOR for h in m.hubs.all()})
+        ),
+        managed_agency_ids=tuple(sorted({m.agency_id for m in memberships if m.role == Role.AGENCY_MANAGER})),
+        agency_ids=tuple(sorted({m.agency_id for m in memberships})),
+        memberships=memberships,
+    )
+    user._ehcase_roles = roles  # type: ignore[attr-defined]
+    return roles
+
+
+_PERMISSION_ID_SQL = (
+    "SELECT p.id FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id "
+    "WHERE ct.app_label = 'ehcase' AND ct.model = 'family' AND p.codename = %s"
+)
+
+
+def _visible_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
+    """SQL (with params) for the ids of the families the user may see, as a UNION of indexed paths."""
+    perm_table = FamilyUserObjectPermission._meta.db_table
+    membership_table = Membership._meta.db_table
+    parts: list[str] = [
+        f"SELECT fp.content_object_id FROM {perm_table} fp "
+        f"WHERE fp.user_id = %s AND fp.permission_id = ({_PERMISSION_ID_SQL})"
+    ]
+    params: list = [user.pk, VIEW]
+    if roles.coordinated_hub_ids:
+        parts.append(f"SELECT f.id FROM {Family._meta.db_table} f WHERE f.hub_id = ANY(%s)")
+        params.append(list(roles.coordinated_hub_ids))
+    if roles.managed_agency_ids:
+        parts.append(
+            f"SELECT fp.content_object_id FROM {perm_table} fp "
+            f"JOIN {membership_table} m ON m.user_id = fp.user_id "
+            f"WHERE m.agency_id = ANY(%s) AND m.role = %s AND fp.permission_id = ({_PERMISSION_ID_SQL})"
+        )
+        params.extend([list(roles.managed_agency_ids), Role.PRACTITIONER, VIEW])
+    return " UNION ".join(parts), params
+
+
+def families_visible_to(*, user: User) -> QuerySet[Family]:
+    """Every family the user may see. Callers add ordering, search and pagination."""
+    roles = roles_for(user)
+    if roles.partnership_wide:
+        return Family.objects.all()
+    if not roles.works_with_families:
+        return Family.objects.none()
+    sql, params = _visible_family_ids_sql(user, roles)
+    return Family.objects.filter(id__in=RawSQL(sql, params))
+
+
+def family_for_user(*, user: User, family_id: int | str) -> Family:
+    """The family (with hub and area) if the user may see it; otherwise 404, with no hint of why."""
+    try:
+        family_id = int(family_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    family = families_visible_to(user=user).select_related("hub", "area").filter(pk=family_id).first()
+    if family is None:
+        raise Http404
+    return family
+
+
+def can_change_family(*, user: User, family: Family) -> bool:
+    """Change rights: holders of ``change_family`` on it (lead professional, assessor, creator)
+    and coordinators of its hub. Partnership-wide roles and agency managers read only."""
+    roles = roles_for(user)
+    if family.hub_id in roles.coordinated_hub_ids:
+        return True
+    return FamilyUserObjectPermission.objects.filter(
+        user=user, content_object=family, permission__codename=CHANGE
+    ).exists()
+
+
+def require_change_family(*, user: User, family: Family) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not can_change_family(user=user, family=family):
+        raise PermissionDenied("You can see this family's record but not change it")
+
+
+def people_visible_to(*, user: User) -> QuerySet[Person]:
+    """People who are or were members of a family the user may see."""
+    roles = roles_for(user)
+    if roles.partnership_wide:
+        return Person.objects.all()
+    if not roles.works_with_families:
+        return Person.objects.none()
+    return Person.objects.filter(memberships__family__in=families_visible_to(user=user)).distinct()
+
+
+def person_for_user(*, user: User, person_id: int | str) -> Person:
+    try:
+        person_id = int(person_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    person = people_visible_to(user=user).filter(pk=person_id).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+def grant_family_access(*, user: User, family: Family, change: bool = False) -> None:
+    """Give a worker the family's record (TAF membership, allocation, lead professional)."""
+    assign_perm(VIEW, user, family)
+    if change:
+        assign_perm(CHANGE, user, family)
+
+
+def revoke_family_access(*, user: User, family: Family) -> None:
+    remove_perm(VIEW, user, family)
+    remove_perm(CHANGE, user, family)
+
+
+def can_manage_users(*, user: User) -> bool:
+    return roles_for(user).is_system_administrator

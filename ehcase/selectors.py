@@ -1,0 +1,87 @@
+"""Reads of core case data. Every function takes the acting user and returns only what they may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from pathway.models import Episode
+
+from .models import AuditEvent, Family, FamilyMember, Relationship, User
+from .permissions import can_change_family, families_visible_to, family_for_user
+
+
+def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None = None) -> QuerySet[Family]:
+    """Visible families matching every word of `text` (family or member name, reference, postcode)
+    and, when given, with a member born on `date_of_birth`. Ordered by name, with member counts."""
+    families = families_visible_to(user=user)
+    if date_of_birth:
+        families = families.filter(
+            id__in=FamilyMember.objects.filter(person__date_of_birth=date_of_birth).values("family_id")
+        )
+    words = text.split()
+    if len(words) == 1 and words[0].upper().startswith("F-"):
+        families = families.filter(reference__iexact=words[0])
+    else:
+        compact = "".join(words).upper()
+        for word in words:
+            by_member = FamilyMember.objects.filter(
+                Q(person__last_name__icontains=word)
+                | Q(person__first_name__icontains=word)
+                | Q(person__known_as__icontains=word)
+            ).values("family_id")
+            condition = Q(name__icontains=word) | Q(id__in=by_member)
+            if any(c.isdigit() for c in word):
+                condition |= Q(postcode__istartswith=word) | Q(postcode__iexact=compact)
+            families = families.filter(condition)
+    return (
+        families.select_related("area", "hub")
+        .annotate(current_members=Count("members", filter=Q(members__end_date__isnull=True)))
+        .order_by("name", "id")
+    )
+
+
+@dataclass
+class FamilyRecord:
+    family: Family
+    current_members: list[FamilyMember]
+    past_members: list[FamilyMember]
+    relationships: list[Relationship]
+    episodes: list[Episode]
+    recent_audit: list[AuditEvent]
+    can_change: bool
+
+
+def family_record(*, user: User, family_id: int | str) -> FamilyRecord:
+    """Everything the family page shows, in a fixed number of queries whatever the family's size."""
+    family = family_for_user(user=user, family_id=family_id)
+    members = list(
+        FamilyMember.objects.filter(family=family)
+        .select_related("person")
+        .order_by("role", "person__date_of_birth")
+    )
+    relationships = list(
+        Relationship.objects.filter(family=family).select_related("from_person", "to_person").order_by("id")
+    )
+    episodes = list(
+        Episode.objects.filter(family=family)
+        .select_related("level", "lead_professional")
+        .order_by("-opened_on")
+    )
+    recent_audit = list(AuditEvent.objects.filter(family_id=family.pk).order_by("-occurred_at", "-id")[:10])
+    return FamilyRecord(
+        family=family,
+        current_members=[m for m in members if m.is_current],
+        past_members=[m for m in members if not m.is_current],
+        relationships=relationships,
+        episodes=episodes,
+        recent_audit=recent_audit,
+        can_change=can_change_family(user=user, family=family),
+    )
+
+
+def family_audit(*, user: User, family: Family) -> QuerySet[AuditEvent]:
+    """The family's audit trail; the caller has already passed family_for_user."""
+    return AuditEvent.objects.filter(family_id=family.pk).order_by("-occurred_at", "-id")
