@@ -21,7 +21,8 @@ class RequestContext:
 
 
 current_request: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "ehcase_request", default=RequestContext()
+    "ehcase_request",
+    default=RequestContext(),  # noqa: B039 - frozen dataclass, immutable
 )
 
 

@@ -90,6 +90,10 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
         help_text="Select all that apply",
     )
 
+    # Longer than the stored 10 digits: people type spaces, which are removed before checking.
+    nhs_number = forms.CharField(label="NHS number", max_length=14, required=False)
+    upn = forms.CharField(label="Unique pupil number (UPN)", max_length=16, required=False)
+
     class Meta:
         model = Person
         fields = [

@@ -148,7 +148,13 @@ class Person(models.Model):
     )
     language = models.CharField("First language", max_length=60, blank=True)
     nhs_number = models.CharField(
-        "NHS number", max_length=10, null=True, blank=True, unique=True, validators=[validate_nhs_number]
+        "NHS number",
+        max_length=10,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_nhs_number],
+        error_messages={"unique": "This NHS number is already recorded for another person"},
     )
     upn = models.CharField(
         "Unique pupil number (UPN)",
@@ -157,6 +163,7 @@ class Person(models.Model):
         blank=True,
         unique=True,
         validators=[validate_upn],
+        error_messages={"unique": "This unique pupil number is already recorded for another person"},
     )
     school_or_setting = models.CharField("School or setting", max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -210,6 +217,9 @@ class FamilyMember(models.Model):
         ]
         indexes = [models.Index(fields=["person", "family"])]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} in family {self.family_id} as {self.role}"
+
     @property
     def is_current(self) -> bool:
         return self.end_date is None
@@ -241,6 +251,9 @@ class Relationship(models.Model):
                 condition=~models.Q(from_person=models.F("to_person")), name="relationship_not_self"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.from_person_id} {self.type} {self.to_person_id}"
 
 
 class AuditAction(models.TextChoices):
@@ -283,6 +296,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-occurred_at"], name="audit_actor_recent"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

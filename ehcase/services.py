@@ -91,7 +91,8 @@ def _versioned_update(model, instance, *, expected_version: int | None, values: 
 def family_update(
     *, actor: User, family: Family, data: dict[str, Any], expected_version: int | None
 ) -> Family:
-    before = snapshot(family, FAMILY_FIELDS)
+    # The stored values, not the instance: a bound model form has already written the typed values onto it.
+    before = snapshot(Family.objects.get(pk=family.pk), FAMILY_FIELDS)
     values = {k: data[k] for k in FAMILY_FIELDS if k in data}
     if "area" in values:
         values["hub_id"] = values["area"].hub_id
@@ -138,7 +139,7 @@ def person_update(
     *, actor: User, person: Person, data: dict[str, Any], expected_version: int | None, family_id: int | None
 ) -> Person:
 
-    before = snapshot(person, PERSON_FIELDS)
+    before = snapshot(Person.objects.get(pk=person.pk), PERSON_FIELDS)
     values = {k: data[k] for k in PERSON_FIELDS if k in data}
     values["updated_at"] = timezone.now()
     person.version = _versioned_update(Person, person, expected_version=expected_version, values=values)

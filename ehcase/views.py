@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 from django.contrib import messages
@@ -153,7 +154,9 @@ def _keep_typed(form_class, request: HttpRequest, *, instance, version: int):
     """Re-bind what the user typed, pointing at the latest version so that a deliberate re-save wins."""
     data = request.POST.copy()
     data["version"] = str(version)
-    form = form_class(data, instance=instance)
+    # A copy: validating a model form writes the typed values onto its instance, and the
+    # original must keep showing the latest saved details.
+    form = form_class(data, instance=copy.copy(instance))
     form.is_valid()
     return form
 

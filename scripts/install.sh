@@ -13,4 +13,5 @@ fi
 if [ ! -d node_modules/govuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+mkdir -p staticfiles  # whitenoise expects STATIC_ROOT to exist
 touch .venv/.installed

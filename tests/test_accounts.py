@@ -1,0 +1,72 @@
+"""Sign in and out, lockout after repeated failures, idle timeout, and audit of each."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from ehcase.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_in_with_username_and_password(client, personas):
+    response = client.post(reverse("login"), {"username": "sam.practitioner", "password": "early-help-demo"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get(reverse("ehcase:family-list")).status_code == 200
+    assert AuditEvent.objects.filter(action="login", actor=personas.sam).exists()
+
+
+def test_wrong_password_is_a_clear_error_and_keeps_the_username(client, personas):
+    response = client.post(reverse("login"), {"username": "sam.practitioner", "password": "wrong"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a correct username and password" in body
+    assert 'value="sam.practitioner"' in body
+    assert 'value="wrong"' not in body
+    assert AuditEvent.objects.filter(action="login_failed", summary__contains="sam.practitioner").exists()
+
+
+def test_lockout_after_repeated_failures(client, personas):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "hana.healthvisitor", "password": "nope"})
+    response = client.post(
+        reverse("login"), {"username": "hana.healthvisitor", "password": "early-help-demo"}
+    )
+    assert response.status_code == 429
+    assert "Your account is locked for now" in response.content.decode()
+    assert client.get(reverse("ehcase:family-list")).status_code == 302  # still signed out
+    # Someone else can still sign in.
+    ok = client.post(reverse("login"), {"username": "sam.practitioner", "password": "early-help-demo"})
+    assert ok.status_code == 302
+
+
+def test_sign_out(client, personas):
+    client.force_login(personas.sam)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("ehcase:family-list")).status_code == 302
+    assert AuditEvent.objects.filter(action="logout", actor=personas.sam).exists()
+
+
+def test_idle_sessions_expire(client, personas):
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    client.force_login(personas.sam)
+    client.get(reverse("ehcase:family-list"))
+    session = client.session
+    assert 0 < session.get_expiry_age() <= settings.SESSION_COOKIE_AGE <= 60 * 60
+    # An expired session is a signed-out one.
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    Session.objects.filter(session_key=session.session_key).update(expire_date=timezone.now())
+    assert client.get(reverse("ehcase:family-list")).status_code == 302
+
+
+def test_passwords_are_hashed(personas):
+    assert personas.sam.password != "early-help-demo"
+    assert personas.sam.check_password("early-help-demo")
+
+
+def test_case_pages_are_never_cached(client, personas):
+    client.force_login(personas.sam)
+    response = client.get(reverse("ehcase:family-detail", args=[personas.ashworth.pk]))
+    assert "no-store" in response["Cache-Control"]

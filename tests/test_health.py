@@ -1,0 +1,74 @@
+"""/healthz against the real database, Redis and a real Celery worker process."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def celery_worker_process(settings):
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ehcase",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "warning",
+            "-n",
+            f"health-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.mark.django_db
+def test_all_up_is_200_with_each_part_named(client, celery_worker_process):
+    deadline = time.monotonic() + 60
+    while True:
+        response = client.get("/healthz")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok" and body["down"] == []
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+    assert body["checks"]["celery"]["workers"] >= 1
+
+
+@pytest.mark.django_db
+def test_redis_down_is_503_naming_it(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 503
+    assert "redis" in body["down"] and "celery" in body["down"]
+    assert body["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_no_worker_is_503_naming_celery(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["down"] == ["celery"]
