@@ -180,16 +180,39 @@ def person_for_user(*, user: User, person_id: int | str) -> Person:
     return person
 
 
-def grant_family_access(*, user: User, family: Family, change: bool = False) -> None:
-    """Give a worker the family's record (TAF membership, allocation, lead professional)."""
+def grant_family_access(
+    *, user: User, family: Family, change: bool = False, actor: User | None = None
+) -> None:
+    """Give a worker the family's record (TAF membership, allocation, lead professional). Audited."""
+    from .audit import audit_record
+    from .models import AuditAction
+
     assign_perm(VIEW, user, family)
     if change:
         assign_perm(CHANGE, user, family)
+    audit_record(
+        actor=actor,
+        action=AuditAction.GRANT,
+        obj=user,
+        family_id=family.pk,
+        summary=f"{'Read and change' if change else 'Read'} access for {user.username}",
+    )
 
 
-def revoke_family_access(*, user: User, family: Family) -> None:
+def revoke_family_access(*, user: User, family: Family, actor: User | None = None) -> None:
+    """Take the family's record away from a worker (they get 404 from the next request). Audited."""
+    from .audit import audit_record
+    from .models import AuditAction
+
     remove_perm(VIEW, user, family)
     remove_perm(CHANGE, user, family)
+    audit_record(
+        actor=actor,
+        action=AuditAction.REVOKE,
+        obj=user,
+        family_id=family.pk,
+        summary=f"Access removed for {user.username}",
+    )
 
 
 def can_manage_users(*, user: User) -> bool:

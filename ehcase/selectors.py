@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from pathway.models import Episode
 
@@ -36,9 +37,18 @@ def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None =
             if any(c.isdigit() for c in word):
                 condition |= Q(postcode__istartswith=word) | Q(postcode__iexact=compact)
             families = families.filter(condition)
+    # A correlated count per row of the page, not a JOIN + GROUP BY: the paginator's COUNT(*)
+    # then drops it and stays a plain indexed count.
+    current_members = (
+        FamilyMember.objects.filter(family=OuterRef("pk"), end_date__isnull=True)
+        .order_by()
+        .values("family")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return (
         families.select_related("area", "hub")
-        .annotate(current_members=Count("members", filter=Q(members__end_date__isnull=True)))
+        .annotate(current_members=Coalesce(Subquery(current_members), 0))
         .order_by("name", "id")
     )
 

@@ -66,7 +66,7 @@ def family_create(*, actor: User, data: dict[str, Any]) -> Family:
     else:  # pragma: no cover - 32^7 references make this vanishingly unlikely
         raise RuntimeError("could not allocate a family reference")
     if roles_for(actor).is_practitioner:
-        grant_family_access(user=actor, family=family, change=True)
+        grant_family_access(user=actor, family=family, change=True, actor=actor)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,

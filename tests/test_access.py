@@ -3,6 +3,7 @@
 import pytest
 from django.http import Http404
 
+from ehcase.models import AuditEvent
 from ehcase.permissions import families_visible_to, family_for_user, grant_family_access, revoke_family_access
 
 EXPECTED = {
@@ -45,9 +46,17 @@ def test_grant_and_revoke_take_effect_at_once(personas):
         family_for_user(user=personas.ola, family_id=personas.dixon.pk)
     grant_family_access(user=personas.ola, family=personas.dixon)
     assert family_for_user(user=personas.ola, family_id=personas.dixon.pk) == personas.dixon
-    revoke_family_access(user=personas.ola, family=personas.dixon)
+    revoke_family_access(user=personas.ola, family=personas.dixon, actor=personas.chris)
     with pytest.raises(Http404):
         family_for_user(user=personas.ola, family_id=personas.dixon.pk)
+    events = AuditEvent.objects.filter(family_id=personas.dixon.pk, action__in=["grant", "revoke"]).order_by(
+        "id"
+    )
+    assert [(e.action, e.object_id) for e in events] == [
+        ("grant", str(personas.ola.pk)),
+        ("revoke", str(personas.ola.pk)),
+    ]
+    assert events[1].actor == personas.chris
 
 
 def test_agency_manager_sees_families_of_own_practitioners_only(personas):
