@@ -161,7 +161,7 @@ class EmbeddedPostgres:
             "-U",
             "postgres",
             "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",  # noqa: S608 - our own constant
         )
         if exists.stdout.strip() != "1":
             self._run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name)
