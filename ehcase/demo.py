@@ -23,6 +23,7 @@ from .models import (
     AgencyType,
     Family,
     FamilyMember,
+    FamilyUserObjectPermission,
     HouseholdRole,
     Membership,
     Person,
@@ -228,11 +229,13 @@ def build_personas() -> Personas:
             ("Owen", "Evans", dt.date(2013, 4, 4), m, child),
         ],
     )
-    grant_family_access(user=sam, family=ashworth, change=True)
-    grant_family_access(user=hana, family=ashworth)
-    grant_family_access(user=sam, family=bennett, change=True)
-    grant_family_access(user=hana, family=carter, change=True)
-    grant_family_access(user=ola, family=evans, change=True)
+    if not FamilyUserObjectPermission.objects.filter(content_object=ashworth).exists():
+        # First build only: grants are audited, and a re-run must not add events.
+        grant_family_access(user=sam, family=ashworth, change=True)
+        grant_family_access(user=hana, family=ashworth)
+        grant_family_access(user=sam, family=bennett, change=True)
+        grant_family_access(user=hana, family=carter, change=True)
+        grant_family_access(user=ola, family=evans, change=True)
 
     return Personas(
         sam=sam,

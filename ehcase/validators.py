@@ -5,7 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 
 NHS_NUMBER_RE = re.compile(r"^\d{10}$")
-UPN_RE = re.compile(r"^[A-HJKMNP-RT-Z]\d{11}[0-9A-HJKMNP-RT-Z]$")
+UPN_RE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[0-9A-HJKMNP-RT-Z]$")
 # DfE UPN check letters: remainder 0..22 maps onto the alphabet without I, O and S.
 UPN_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 

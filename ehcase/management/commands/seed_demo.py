@@ -1,0 +1,93 @@
+"""``manage.py seed_demo``: the demo county, and with ``--families N`` the large benchmark tier.
+
+    python manage.py seed_demo                     # personas, ~20 agencies, 200 families (seconds)
+    python manage.py seed_demo --families 250000   # plus the DESIGN.md §9 large tier (minutes)
+
+Safe to run again: what exists is kept and nothing is duplicated. Refused where
+settings.DEMO_DATA_ALLOWED is False (production).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ehcase import seeding
+from ehcase.models import Agency, Family, FamilyMember, FamilyUserObjectPermission, Person, Relationship, User
+from ehcase.permissions import families_visible_to
+from pathway.models import Episode
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data: the personas, a county of partner agencies and families, optionally the large tier."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--families",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also build the large benchmark tier with N families (about three people each), "
+            "written with COPY in chunks. For example 250000.",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=seeding.DEFAULT_SEED,
+            help="Random seed (the same seed gives the same data)",
+        )
+        parser.add_argument(
+            "--chunk-size", type=int, default=seeding.LARGE_CHUNK, help="Large-tier families per transaction"
+        )
+
+    def handle(self, *args, families: int, seed: int, chunk_size: int, verbosity: int, **options):
+        if not getattr(settings, "DEMO_DATA_ALLOWED", False):
+            raise CommandError(
+                "Demo data is not allowed on this installation (DEMO_DATA_ALLOWED is False, as in "
+                "production). seed_demo creates users with a published password and made-up families."
+            )
+        if families < 0:
+            raise CommandError("--families must be zero or more")
+        if chunk_size < 1:
+            raise CommandError("--chunk-size must be at least 1")
+
+        def log(message: str) -> None:
+            if verbosity >= 1:
+                self.stdout.write(message)
+                self.stdout.flush()
+
+        started = time.monotonic()
+        personas, written = seeding.seed_county(seed=seed, log=log)
+        if families:
+            log(f"Large tier: {families:,} families in chunks of {chunk_size:,}")
+            seeding.seed_large(
+                personas=personas, families=families, seed=seed, chunk_size=chunk_size, log=log
+            )
+        log("Analysing tables")
+        seeding.analyze()
+
+        log(
+            "Totals: "
+            + ", ".join(
+                f"{model._meta.verbose_name_plural} {model.objects.count():,}"
+                for model in (Agency, User, Family, Person, FamilyMember, Relationship, Episode)
+            )
+            + f", object permissions {FamilyUserObjectPermission.objects.count():,}"
+        )
+        log(
+            "Families visible: "
+            + ", ".join(
+                f"{name} {families_visible_to(user=user).count():,}"
+                for name, user in personas.all_users().items()
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {time.monotonic() - started:.1f}s. "
+                f"Sign in as any persona with the password {seeding.DEMO_PASSWORD}."
+            )
+        )
