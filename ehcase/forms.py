@@ -136,7 +136,7 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
             self.add_error(
                 "date_of_birth", "Enter a date of birth, or an expected date of birth for an unborn child"
             )
-        if dob and edd and dob > edd + LATE_BIRTH_ALLOWANCE:
+        if dob and edd and dob - edd > LATE_BIRTH_ALLOWANCE:
             self.add_error(
                 "date_of_birth",
                 "Date of birth must be no more than 3 weeks after the expected date of birth",

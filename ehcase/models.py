@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -96,7 +96,7 @@ class Family(models.Model):
     address_withheld = models.BooleanField(
         "Address withheld for safety",
         default=False,
-        help_text="Only the family's team sees the address",
+        help_text="The address is hidden in lists and search results",
     )
     young_carer = models.BooleanField("Young carer in the household", default=False)
     send = models.BooleanField("Special educational needs or disability (SEND)", default=False)
@@ -109,8 +109,10 @@ class Family(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["hub", "name"]),
+            models.Index(fields=["name", "id"], name="family_name_order"),
             models.Index(Upper("postcode"), name="family_postcode_upper"),
-            GinIndex(fields=["name"], name="family_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Django's icontains compares UPPER(column): the trigram indexes are on that expression.
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="family_name_upper_trgm"),
         ]
         default_permissions = ("add", "change", "delete", "view")
 
@@ -175,8 +177,9 @@ class Person(models.Model):
         ordering = ["last_name", "first_name", "id"]
         indexes = [
             models.Index(fields=["date_of_birth"]),
-            GinIndex(fields=["last_name"], name="person_last_name_trgm", opclasses=["gin_trgm_ops"]),
-            GinIndex(fields=["first_name"], name="person_first_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(OpClass(Upper("last_name"), name="gin_trgm_ops"), name="person_last_name_upper_trgm"),
+            GinIndex(OpClass(Upper("first_name"), name="gin_trgm_ops"), name="person_first_name_upper_trgm"),
+            GinIndex(OpClass(Upper("known_as"), name="gin_trgm_ops"), name="person_known_as_upper_trgm"),
         ]
 
     def __str__(self) -> str:

@@ -8,8 +8,8 @@ Policy (docs/access.md): deny by default. A family is visible to
 - early help managers and quality auditors (partnership-wide, read).
 System administrators manage users and configuration, not case data.
 
-Lists are filtered with an indexed UNION (never guardian's ``get_objects_for_user``, whose
-OR of subqueries scans every family). Single objects go through ``family_for_user``: a family
+Lists are filtered through indexed paths: granted ids (UNION ALL) or the hub column (never
+guardian's ``get_objects_for_user``, whose OR of subqueries scans every family). Single objects go through ``family_for_user``: a family
 the user may not see is a 404, whatever the reason.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
@@ -94,8 +94,9 @@ _PERMISSION_ID_SQL = (
 )
 
 
-def _visible_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
-    """SQL (with params) for the ids of the families the user may see, as a UNION of indexed paths.
+def _granted_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
+    """SQL (with params) for the ids of the families granted to the user, or to practitioners of the
+    agencies they manage: a UNION ALL of indexed paths (duplicates are harmless inside IN).
 
     Only table names from model metadata are interpolated; every value is a bound parameter."""
     perm_table = FamilyUserObjectPermission._meta.db_table
@@ -105,9 +106,6 @@ def _visible_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
         f"WHERE fp.user_id = %s AND fp.permission_id = ({_PERMISSION_ID_SQL})"
     ]
     params: list = [user.pk, VIEW]
-    if roles.coordinated_hub_ids:
-        parts.append(f"SELECT f.id FROM {Family._meta.db_table} f WHERE f.hub_id = ANY(%s)")  # noqa: S608
-        params.append(list(roles.coordinated_hub_ids))
     if roles.managed_agency_ids:
         parts.append(
             f"SELECT fp.content_object_id FROM {perm_table} fp "  # noqa: S608
@@ -115,18 +113,24 @@ def _visible_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
             f"WHERE m.agency_id = ANY(%s) AND m.role = %s AND fp.permission_id = ({_PERMISSION_ID_SQL})"
         )
         params.extend([list(roles.managed_agency_ids), Role.PRACTITIONER, VIEW])
-    return " UNION ".join(parts), params
+    return " UNION ALL ".join(parts), params
 
 
 def families_visible_to(*, user: User) -> QuerySet[Family]:
-    """Every family the user may see. Callers add ordering, search and pagination."""
+    """Every family the user may see. Callers add ordering, search and pagination.
+
+    Granted families are one hashed id set; a coordinator's hubs are a condition on the family row
+    itself (hub_id), so a hub of 70,000 families is never materialised as a list of ids."""
     roles = roles_for(user)
     if roles.partnership_wide:
         return Family.objects.all()
     if not roles.works_with_families:
         return Family.objects.none()
-    sql, params = _visible_family_ids_sql(user, roles)
-    return Family.objects.filter(id__in=RawSQL(sql, params))  # noqa: S611 - values are parameters
+    sql, params = _granted_family_ids_sql(user, roles)
+    granted = Q(id__in=RawSQL(sql, params))  # noqa: S611 - values are parameters
+    if roles.coordinated_hub_ids:
+        return Family.objects.filter(Q(hub_id__in=roles.coordinated_hub_ids) | granted)
+    return Family.objects.filter(granted)
 
 
 def family_for_user(*, user: User, family_id: int | str) -> Family:

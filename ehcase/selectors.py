@@ -18,9 +18,12 @@ def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None =
     """Visible families matching every word of `text` (family or member name, reference, postcode)
     and, when given, with a member born on `date_of_birth`. Ordered by name, with member counts."""
     families = families_visible_to(user=user)
+    # Member matches are looked for among the visible families' members only, so that a common
+    # name costs what the user can see rather than what the partnership holds.
+    members = FamilyMember.objects.filter(family__in=families.values("id"))
     if date_of_birth:
         families = families.filter(
-            id__in=FamilyMember.objects.filter(person__date_of_birth=date_of_birth).values("family_id")
+            id__in=members.filter(person__date_of_birth=date_of_birth).values("family_id")
         )
     words = text.split()
     if len(words) == 1 and words[0].upper().startswith("F-"):
@@ -28,15 +31,17 @@ def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None =
     else:
         compact = "".join(words).upper()
         for word in words:
-            by_member = FamilyMember.objects.filter(
+            by_member = members.filter(
                 Q(person__last_name__icontains=word)
                 | Q(person__first_name__icontains=word)
                 | Q(person__known_as__icontains=word)
             ).values("family_id")
-            condition = Q(name__icontains=word) | Q(id__in=by_member)
+            by_family = Q(name__icontains=word)
             if any(c.isdigit() for c in word):
-                condition |= Q(postcode__istartswith=word) | Q(postcode__iexact=compact)
-            families = families.filter(condition)
+                by_family |= Q(postcode__istartswith=word) | Q(postcode__iexact=compact)
+            # A UNION of two indexed lookups rather than an OR, which would test every family row.
+            matches = families.filter(by_family).values("id").union(by_member, all=True)
+            families = families.filter(id__in=matches)
     # A correlated count per row of the page, not a JOIN + GROUP BY: the paginator's COUNT(*)
     # then drops it and stays a plain indexed count.
     current_members = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -44,6 +45,32 @@ PERSON_FIELDS = [
 
 class ConcurrentEditError(Exception):
     """The record changed after the user opened it; their change was not saved."""
+
+
+class DuplicateIdentifierError(Exception):
+    """Another person already holds this NHS number or UPN (two saves raced past form validation)."""
+
+    MESSAGES = {
+        "nhs_number": "This NHS number is already recorded for another person",
+        "upn": "This unique pupil number is already recorded for another person",
+    }
+
+    def __init__(self, field: str):
+        super().__init__(self.MESSAGES[field])
+        self.field = field
+        self.message = self.MESSAGES[field]
+
+
+@contextmanager
+def _unique_identifiers():
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        for field in DuplicateIdentifierError.MESSAGES:
+            if f"person_{field}_key" in str(exc):
+                raise DuplicateIdentifierError(field) from exc
+        raise
 
 
 def new_family_reference() -> str:
@@ -117,7 +144,8 @@ def family_update(
 def person_add_to_family(
     *, actor: User, family: Family, person_data: dict[str, Any], role: str, start_date: dt.date
 ) -> FamilyMember:
-    person = Person.objects.create(**{k: person_data[k] for k in PERSON_FIELDS if k in person_data})
+    with _unique_identifiers():
+        person = Person.objects.create(**{k: person_data[k] for k in PERSON_FIELDS if k in person_data})
     member = FamilyMember.objects.create(family=family, person=person, role=role, start_date=start_date)
     audit_record(
         actor=actor,
@@ -142,7 +170,8 @@ def person_update(
     before = snapshot(Person.objects.get(pk=person.pk), PERSON_FIELDS)
     values = {k: data[k] for k in PERSON_FIELDS if k in data}
     values["updated_at"] = timezone.now()
-    person.version = _versioned_update(Person, person, expected_version=expected_version, values=values)
+    with _unique_identifiers():
+        person.version = _versioned_update(Person, person, expected_version=expected_version, values=values)
     for key, value in values.items():
         setattr(person, key, value)
     audit_record(

@@ -30,7 +30,7 @@ def nhs_number_is_valid(value: str) -> bool:
 def validate_nhs_number(value: str) -> None:
     digits = normalise_nhs_number(value)
     if not NHS_NUMBER_RE.match(digits):
-        raise ValidationError("Enter an NHS number in the correct format, like 485 777 3456", code="format")
+        raise ValidationError("Enter an NHS number in the correct format, like 943 476 5919", code="format")
     if not nhs_number_is_valid(digits):
         raise ValidationError("Enter a valid NHS number: the check digit does not match", code="check_digit")
 

@@ -27,7 +27,7 @@ from .forms import (
 )
 from .models import FamilyMember, Person
 from .permissions import can_change_family, family_for_user, require_change_family, roles_for
-from .services import FAMILY_FIELDS, PERSON_FIELDS, ConcurrentEditError
+from .services import FAMILY_FIELDS, PERSON_FIELDS, ConcurrentEditError, DuplicateIdentifierError
 
 CONFLICT_MESSAGE = (
     "Someone else changed this record after you opened it, so your changes have not been saved. "
@@ -186,15 +186,19 @@ def member_add(request: HttpRequest, family_id: int) -> HttpResponse:
         person_ok = person_form.is_valid()
         member_ok = member_form.is_valid()
         if person_ok and member_ok:
-            member = services.person_add_to_family(
-                actor=request.user,
-                family=family,
-                person_data=person_form.cleaned_data,
-                role=member_form.cleaned_data["role"],
-                start_date=member_form.cleaned_data["start_date"],
-            )
-            messages.success(request, f"{member.person.full_name} added to the family")
-            return redirect("ehcase:family-detail", family_id=family.pk)
+            try:
+                member = services.person_add_to_family(
+                    actor=request.user,
+                    family=family,
+                    person_data=person_form.cleaned_data,
+                    role=member_form.cleaned_data["role"],
+                    start_date=member_form.cleaned_data["start_date"],
+                )
+            except DuplicateIdentifierError as exc:
+                person_form.add_error(exc.field, exc.message)
+            else:
+                messages.success(request, f"{member.person.full_name} added to the family")
+                return redirect("ehcase:family-detail", family_id=family.pk)
     return render(
         request,
         "ehcase/member_form.html",
@@ -255,6 +259,8 @@ def person_edit(request: HttpRequest, family_id: int, person_id: int) -> HttpRes
                 expected_version=form.cleaned_data["version"],
                 family_id=family.pk,
             )
+        except DuplicateIdentifierError as exc:
+            form.add_error(exc.field, exc.message)
         except ConcurrentEditError:
             conflict = Person.objects.get(pk=person.pk)
             form = _keep_typed(PersonEditForm, request, instance=conflict, version=conflict.version)

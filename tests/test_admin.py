@@ -10,14 +10,22 @@ pytestmark = pytest.mark.django_db
 
 def test_admin_creates_a_coordinator_with_an_agency_role_and_hub(client, personas):
     client.force_login(personas.admin)
-    response = client.post("/admin/ehcase/user/add/", {
-        "username": "new.coordinator", "password1": "a-long-enough-passphrase", "password2": "a-long-enough-passphrase",
-        "usable_password": "true",
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        "memberships-0-agency": personas.council.pk, "memberships-0-role": Role.HUB_COORDINATOR,
-        "memberships-0-hubs": [personas.south.pk],
-    })
+    response = client.post(
+        "/admin/ehcase/user/add/",
+        {
+            "username": "new.coordinator",
+            "password1": "a-long-enough-passphrase",
+            "password2": "a-long-enough-passphrase",
+            "usable_password": "true",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-agency": personas.council.pk,
+            "memberships-0-role": Role.HUB_COORDINATOR,
+            "memberships-0-hubs": [personas.south.pk],
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(username="new.coordinator")
     membership = Membership.objects.get(user=user)

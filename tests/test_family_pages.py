@@ -186,7 +186,7 @@ def test_add_person_to_family(client, personas):
             "Date of birth must be no more than 3 weeks after the expected date of birth",
         ),
         ({"nhs_number": "943 476 5910"}, "Enter a valid NHS number: the check digit does not match"),
-        ({"nhs_number": "12345"}, "Enter an NHS number in the correct format, like 485 777 3456"),
+        ({"nhs_number": "12345"}, "Enter an NHS number in the correct format, like 943 476 5919"),
         ({"upn": "B123456789012"}, "Enter a valid unique pupil number: the check letter does not match"),
         ({"first_name": ""}, "Enter the first name"),
         ({"last_name": "y" * 81}, "Last name must be 80 characters or fewer"),
@@ -342,3 +342,25 @@ def test_family_page_query_count_does_not_grow_with_the_family(client, personas,
     # 6 members with people, 7 relationships, 8 episodes, 9 recent audit, 10 change permission,
     # 11 audit insert (this view), 12-14 session save in a savepoint
     assert count == 14, "\n".join(sql)
+
+
+def test_duplicate_identifier_race_is_a_clear_error_not_a_crash(personas):
+    """Two saves with the same NHS number can both pass form validation; the database decides."""
+    from ehcase import services
+
+    PersonFactory(nhs_number="9434765919")
+    with pytest.raises(services.DuplicateIdentifierError) as raised:
+        services.person_add_to_family(
+            actor=personas.sam,
+            family=personas.ashworth,
+            role="child",
+            start_date=dt.date(2024, 1, 1),
+            person_data={
+                "first_name": "Ruby",
+                "last_name": "Ashworth",
+                "date_of_birth": dt.date(2021, 5, 4),
+                "nhs_number": "9434765919",
+            },
+        )
+    assert raised.value.field == "nhs_number"
+    assert not Person.objects.filter(first_name="Ruby").exists()

@@ -62,6 +62,10 @@ FAMILY_CHANGE = _row(
     sam=200, chris=200, hana=403, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=302
 )
 CASE_WORKERS = _row(admin=404, anon=302, others=200)
+API_SIGNED_IN = _row(anon=401, others=200)
+API_FAMILY_READ = {**FAMILY_READ, ANON: 401}
+# An empty body is a 400 for those allowed to add a member: the access check comes first.
+API_FAMILY_CHANGE = {**FAMILY_CHANGE, ANON: 401, "sam.practitioner": 400, "chris.coordinator": 400}
 CREATORS = _row(sam=200, hana=200, chris=200, ola=200, alex=404, morgan=404, quinn=404, admin=404, anon=302)
 
 # (route name, url kwargs, method, form data, expected statuses)
@@ -96,6 +100,18 @@ MATRIX = [
     ("schema", None, "get", None, _row(others=200)),
     ("api-docs", None, "get", None, _row(others=200)),
     ("api-token", None, "post", {}, _row(others=400)),
+    # The API: reads here for every persona and the signed-out; tests/api/test_api.py adds every
+    # write route with valid bodies, so that statuses there say only who is allowed.
+    ("api:api-root", None, "get", None, API_SIGNED_IN),
+    ("api:agency-list", None, "get", None, API_SIGNED_IN),
+    ("api:agency-detail", lambda p: {"pk": p.riverside.pk}, "get", None, API_SIGNED_IN),
+    ("api:hub-list", None, "get", None, API_SIGNED_IN),
+    ("api:hub-detail", lambda p: {"pk": p.north.pk}, "get", None, API_SIGNED_IN),
+    ("api:family-list", None, "get", None, API_SIGNED_IN),
+    ("api:family-detail", lambda p: {"pk": p.ashworth.pk}, "get", None, API_FAMILY_READ),
+    ("api:family-members", lambda p: {"pk": p.ashworth.pk}, "post", {}, API_FAMILY_CHANGE),
+    ("api:person-list", None, "get", None, API_SIGNED_IN),
+    ("api:person-detail", lambda p: {"pk": ashworth_person(p)["person_id"]}, "get", None, API_FAMILY_READ),
 ]
 
 
@@ -131,5 +147,8 @@ def test_permission_matrix(client, personas, name, kwargs, method, data, persona
     if persona != ANON:
         client.force_login(personas.all_users()[persona])
     url = reverse(name, kwargs=kwargs(personas) if kwargs else None)
-    response = getattr(client, method)(url, data or {})
+    if name.startswith("api:"):
+        response = getattr(client, method)(url, data or {}, content_type="application/json")
+    else:
+        response = getattr(client, method)(url, data or {})
     assert response.status_code == expected, f"{persona} {method.upper()} {url}"

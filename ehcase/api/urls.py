@@ -1,9 +1,29 @@
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
+from . import views
+
 router = DefaultRouter()
+router.APIRootView = views.ApiRootView
+router.register("agencies", views.AgencyViewSet, basename="agency")
+router.register("hubs", views.HubViewSet, basename="hub")
+router.register("families", views.FamilyViewSet, basename="family")
+router.register("people", views.PersonViewSet, basename="person")
+
+
+@csrf_exempt  # a 404 either way; without this a POST with a cookie would get the HTML CSRF page
+def not_found(request, path=""):
+    # Anything else under /api/ is a JSON 404 rather than the HTML error page (and no
+    # APPEND_SLASH redirect, which cannot carry a POST body).
+    response = JsonResponse({"detail": "Not found."}, status=404)
+    response["Cache-Control"] = "no-store"
+    return response
+
 
 app_name = "api"
 urlpatterns = [
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found),
 ]
