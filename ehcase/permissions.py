@@ -9,8 +9,8 @@ Policy (docs/access.md): deny by default. A family is visible to
 System administrators manage users and configuration, not case data.
 
 Lists are filtered through indexed paths: granted ids (UNION ALL) or the hub column (never
-guardian's ``get_objects_for_user``, whose OR of subqueries scans every family). Single objects go through ``family_for_user``: a family
-the user may not see is a 404, whatever the reason.
+guardian's ``get_objects_for_user``, whose OR of subqueries scans every family). Single objects
+go through ``family_for_user``: a family the user may not see is a 404, whatever the reason.
 """
 
 from __future__ import annotations
