@@ -10,11 +10,9 @@ from hubs.models import HubArea
 
 from . import codes
 from .govuk_forms import GovukDateField, GovukFormMixin
-from .models import Family, HouseholdRole, Person, RelationshipType, Sex
-from .validators import normalise_nhs_number
+from .models import PERSON_FIELDS, Family, HouseholdRole, Person, RelationshipType, Sex
+from .validators import disabilities_error, normalise_nhs_number, person_date_errors
 
-# A baby can arrive a few weeks after the expected date; later than this is a typing mistake.
-LATE_BIRTH_ALLOWANCE = dt.timedelta(weeks=3)
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$")
 
 
@@ -96,20 +94,7 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = [
-            "first_name",
-            "last_name",
-            "known_as",
-            "date_of_birth",
-            "expected_date_of_birth",
-            "sex",
-            "ethnicity",
-            "disabilities",
-            "language",
-            "nhs_number",
-            "upn",
-            "school_or_setting",
-        ]
+        fields = PERSON_FIELDS
         error_messages = {
             "nhs_number": {"unique": "This NHS number is already recorded for another person"},
             "upn": {"unique": "This unique pupil number is already recorded for another person"},
@@ -125,32 +110,15 @@ class PersonForm(GovukFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        dob = cleaned.get("date_of_birth")
-        edd = cleaned.get("expected_date_of_birth")
-        if (
-            not dob
-            and not edd
-            and not self.has_error("date_of_birth")
-            and not self.has_error("expected_date_of_birth")
-        ):
-            self.add_error(
-                "date_of_birth", "Enter a date of birth, or an expected date of birth for an unborn child"
+        if not (self.has_error("date_of_birth") or self.has_error("expected_date_of_birth")):
+            problems = person_date_errors(
+                cleaned.get("date_of_birth"), cleaned.get("expected_date_of_birth"), today=dt.date.today()
             )
-        if dob and edd and dob - edd > LATE_BIRTH_ALLOWANCE:
-            self.add_error(
-                "date_of_birth",
-                "Date of birth must be no more than 3 weeks after the expected date of birth",
-            )
-        if edd and not dob and edd > dt.date.today() + dt.timedelta(weeks=43):
-            self.add_error(
-                "expected_date_of_birth", "Expected date of birth must be within the next 10 months"
-            )
-        if (
-            "disabilities" in cleaned
-            and "NONE" in cleaned["disabilities"]
-            and len(cleaned["disabilities"]) > 1
-        ):
-            self.add_error("disabilities", "Select 'No disability' or the disabilities that apply, not both")
+            for field, message in problems.items():
+                self.add_error(field, message)
+        problem = disabilities_error(cleaned.get("disabilities") or [])
+        if problem:
+            self.add_error("disabilities", problem)
         return cleaned
 
 

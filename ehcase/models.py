@@ -190,6 +190,23 @@ class Person(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+# What a user may write on a person (forms, API and services share it).
+PERSON_FIELDS = [
+    "first_name",
+    "last_name",
+    "known_as",
+    "date_of_birth",
+    "expected_date_of_birth",
+    "sex",
+    "ethnicity",
+    "disabilities",
+    "language",
+    "nhs_number",
+    "upn",
+    "school_or_setting",
+]
+
+
 class HouseholdRole(models.TextChoices):
     CHILD = "child", "Child or young person"
     PARENT_CARER = "parent_carer", "Parent or carer"

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .audit import audit_record, field_changes, snapshot
-from .models import AuditAction, Family, FamilyMember, Person, Relationship, User
+from .models import PERSON_FIELDS, AuditAction, Family, FamilyMember, Person, Relationship, User
 from .permissions import grant_family_access, roles_for
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -26,20 +26,6 @@ FAMILY_FIELDS = [
     "address_withheld",
     "young_carer",
     "send",
-]
-PERSON_FIELDS = [
-    "first_name",
-    "last_name",
-    "known_as",
-    "date_of_birth",
-    "expected_date_of_birth",
-    "sex",
-    "ethnicity",
-    "disabilities",
-    "language",
-    "nhs_number",
-    "upn",
-    "school_or_setting",
 ]
 
 

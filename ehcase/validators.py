@@ -1,5 +1,6 @@
 """Validators for identifiers that carry a check digit."""
 
+import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
@@ -55,3 +56,31 @@ def validate_upn(value: str) -> None:
         raise ValidationError(
             "Enter a valid unique pupil number: the check letter does not match", code="check_letter"
         )
+
+
+# A baby can arrive a few weeks after the expected date; later than this is a typing mistake.
+LATE_BIRTH_ALLOWANCE = dt.timedelta(weeks=3)
+EXPECTED_BIRTH_HORIZON = dt.timedelta(weeks=43)
+
+
+def person_date_errors(
+    date_of_birth: dt.date | None, expected_date_of_birth: dt.date | None, *, today: dt.date
+) -> dict[str, str]:
+    """The date rules for a person, shared by the web form and the API: {field: message}."""
+    dob, edd = date_of_birth, expected_date_of_birth
+    if not dob and not edd:
+        return {"date_of_birth": "Enter a date of birth, or an expected date of birth for an unborn child"}
+    # Subtract dates rather than add to one: 9999-12-31 plus three weeks overflows.
+    if dob and edd and dob - edd > LATE_BIRTH_ALLOWANCE:
+        return {
+            "date_of_birth": "Date of birth must be no more than 3 weeks after the expected date of birth"
+        }
+    if edd and not dob and edd - today > EXPECTED_BIRTH_HORIZON:
+        return {"expected_date_of_birth": "Expected date of birth must be within the next 10 months"}
+    return {}
+
+
+def disabilities_error(codes: list[str]) -> str | None:
+    if "NONE" in codes and len(codes) > 1:
+        return "Select 'No disability' or the disabilities that apply, not both"
+    return None

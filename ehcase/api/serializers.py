@@ -18,14 +18,14 @@ from rest_framework.validators import UniqueValidator
 
 from ehcase import codes
 from ehcase import validators as identifiers
-from ehcase.forms import LATE_BIRTH_ALLOWANCE, POSTCODE_RE
-from ehcase.models import Agency, Family, FamilyMember, HouseholdRole, Person
+from ehcase.forms import POSTCODE_RE
+from ehcase.models import PERSON_FIELDS, Agency, Family, FamilyMember, HouseholdRole, Person
+from ehcase.validators import disabilities_error, person_date_errors
 from hubs.models import Hub, HubArea
 
 # The largest value a PositiveIntegerField holds in PostgreSQL.
 MAX_VERSION = 2_147_483_647
 # An expected date of birth further ahead than this (about 10 months) is a typing mistake.
-EXPECTED_DOB_HORIZON_WEEKS = 43
 
 VERSION_HELP = (
     "The version of the record you last read. If someone has changed the record since, "
@@ -131,20 +131,7 @@ class HubSerializer(serializers.ModelSerializer):
 
 # --- People ------------------------------------------------------------------------------------
 
-PERSON_WRITE_FIELDS = [
-    "first_name",
-    "last_name",
-    "known_as",
-    "date_of_birth",
-    "expected_date_of_birth",
-    "sex",
-    "ethnicity",
-    "disabilities",
-    "language",
-    "nhs_number",
-    "upn",
-    "school_or_setting",
-]
+PERSON_WRITE_FIELDS = PERSON_FIELDS
 PERSON_READ_ONLY_FIELDS = ["id", "version", "created_at", "updated_at"]
 
 
@@ -213,10 +200,9 @@ class PersonWriteSerializer(StrictModelSerializer):
 
     def validate_disabilities(self, value: list[str]) -> list[str]:
         value = list(dict.fromkeys(value))
-        if "NONE" in value and len(value) > 1:
-            raise serializers.ValidationError(
-                "Select 'No disability' or the disabilities that apply, not both"
-            )
+        problem = disabilities_error(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -226,22 +212,11 @@ class PersonWriteSerializer(StrictModelSerializer):
                 return attrs[name]
             return getattr(self.instance, name, None)
 
-        dob = current("date_of_birth")
-        edd = current("expected_date_of_birth")
-        errors: dict[str, str] = {}
-        if not dob and not edd:
-            errors["date_of_birth"] = (
-                "Enter a date of birth, or an expected date of birth for an unborn child"
-            )
-        # Subtract dates rather than add to one: 9999-12-31 plus three weeks overflows.
-        if dob and edd and dob - edd > LATE_BIRTH_ALLOWANCE:
-            errors["date_of_birth"] = (
-                "Date of birth must be no more than 3 weeks after the expected date of birth"
-            )
-        if edd and not dob and (edd - _today()).days > EXPECTED_DOB_HORIZON_WEEKS * 7:
-            errors["expected_date_of_birth"] = "Expected date of birth must be within the next 10 months"
-        if errors:
-            raise serializers.ValidationError(errors)
+        problems = person_date_errors(
+            current("date_of_birth"), current("expected_date_of_birth"), today=_today()
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 

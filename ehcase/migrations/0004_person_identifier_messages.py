@@ -5,20 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ehcase', '0003_audit_append_only'),
+        ("ehcase", "0003_audit_append_only"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='person',
-            name='nhs_number',
-            field=models.CharField(blank=True, error_messages={'unique': 'This NHS number is already recorded for another person'}, max_length=10, null=True, unique=True, validators=[ehcase.validators.validate_nhs_number], verbose_name='NHS number'),
+            model_name="person",
+            name="nhs_number",
+            field=models.CharField(
+                blank=True,
+                error_messages={"unique": "This NHS number is already recorded for another person"},
+                max_length=10,
+                null=True,
+                unique=True,
+                validators=[ehcase.validators.validate_nhs_number],
+                verbose_name="NHS number",
+            ),
         ),
         migrations.AlterField(
-            model_name='person',
-            name='upn',
-            field=models.CharField(blank=True, error_messages={'unique': 'This unique pupil number is already recorded for another person'}, max_length=13, null=True, unique=True, validators=[ehcase.validators.validate_upn], verbose_name='Unique pupil number (UPN)'),
+            model_name="person",
+            name="upn",
+            field=models.CharField(
+                blank=True,
+                error_messages={"unique": "This unique pupil number is already recorded for another person"},
+                max_length=13,
+                null=True,
+                unique=True,
+                validators=[ehcase.validators.validate_upn],
+                verbose_name="Unique pupil number (UPN)",
+            ),
         ),
     ]

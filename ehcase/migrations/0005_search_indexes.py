@@ -6,43 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ehcase', '0004_person_identifier_messages'),
-        ('hubs', '0001_initial'),
+        ("ehcase", "0004_person_identifier_messages"),
+        ("hubs", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='family',
-            name='family_name_trgm',
+            model_name="family",
+            name="family_name_trgm",
         ),
         migrations.RemoveIndex(
-            model_name='person',
-            name='person_last_name_trgm',
+            model_name="person",
+            name="person_last_name_trgm",
         ),
         migrations.RemoveIndex(
-            model_name='person',
-            name='person_first_name_trgm',
+            model_name="person",
+            name="person_first_name_trgm",
         ),
         migrations.AddIndex(
-            model_name='family',
-            index=models.Index(fields=['name', 'id'], name='family_name_order'),
+            model_name="family",
+            index=models.Index(fields=["name", "id"], name="family_name_order"),
         ),
         migrations.AddIndex(
-            model_name='family',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('name'), name='gin_trgm_ops'), name='family_name_upper_trgm'),
+            model_name="family",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("name"), name="gin_trgm_ops"
+                ),
+                name="family_name_upper_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('last_name'), name='gin_trgm_ops'), name='person_last_name_upper_trgm'),
+            model_name="person",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("last_name"), name="gin_trgm_ops"
+                ),
+                name="person_last_name_upper_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('first_name'), name='gin_trgm_ops'), name='person_first_name_upper_trgm'),
+            model_name="person",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("first_name"), name="gin_trgm_ops"
+                ),
+                name="person_first_name_upper_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('known_as'), name='gin_trgm_ops'), name='person_known_as_upper_trgm'),
+            model_name="person",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("known_as"), name="gin_trgm_ops"
+                ),
+                name="person_known_as_upper_trgm",
+            ),
         ),
     ]

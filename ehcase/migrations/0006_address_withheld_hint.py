@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ehcase', '0005_search_indexes'),
+        ("ehcase", "0005_search_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='family',
-            name='address_withheld',
-            field=models.BooleanField(default=False, help_text='The address is hidden in lists and search results', verbose_name='Address withheld for safety'),
+            model_name="family",
+            name="address_withheld",
+            field=models.BooleanField(
+                default=False,
+                help_text="The address is hidden in lists and search results",
+                verbose_name="Address withheld for safety",
+            ),
         ),
     ]
