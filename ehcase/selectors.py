@@ -68,6 +68,11 @@ class FamilyRecord:
     recent_audit: list[AuditEvent]
     can_change: bool
 
+    @property
+    def can_open_episode(self) -> bool:
+        """Whether the page offers to start early help: no open episode and change rights."""
+        return self.can_change and not any(e.is_open for e in self.episodes)
+
 
 def family_record(*, user: User, family_id: int | str) -> FamilyRecord:
     """Everything the family page shows, in a fixed number of queries whatever the family's size."""

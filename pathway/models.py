@@ -83,6 +83,14 @@ class Episode(models.Model):
         return f"Episode {self.pk} for {self.family_id}"
 
     @property
+    def source_label(self) -> str:
+        return EpisodeSource(self.source).label if self.source in EpisodeSource.values else self.source
+
+    @property
+    def closure_label(self) -> str:
+        return ClosureReason(self.closure_reason).label if self.closure_reason in ClosureReason.values else ""
+
+    @property
     def stepped_up(self) -> bool:
         return self.closure_reason == "step_up"
 

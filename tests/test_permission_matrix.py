@@ -54,6 +54,56 @@ def ashworth_person(p):
     return {"family_id": p.ashworth.pk, "person_id": p.ashworth.members.order_by("id").first().person_id}
 
 
+def ashworth_episode(p) -> dict:
+    """An open episode for the Ashworth family (Sam assessor), Kerry in its team, a meeting next week."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pathway import services
+    from pathway.models import Episode, LevelOfNeed
+
+    episode = Episode.objects.filter(family=p.ashworth).first()
+    if episode is None:
+        episode = services.episode_start_directly(
+            actor=p.sam,
+            family=p.ashworth,
+            level=LevelOfNeed.objects.get(code="3"),
+            consent_given_by="Kerry",
+            consent_on=timezone.localdate(),
+        )
+        kerry = p.ashworth.members.get(person__first_name="Kerry").person
+        services.taf_add_family_member(
+            actor=p.sam, episode=episode, person=kerry, role="Mother", joined_on=timezone.localdate()
+        )
+        services.meeting_schedule(
+            actor=p.sam,
+            episode=episode,
+            starts_at=timezone.now() + dt.timedelta(days=7),
+            location="School",
+            online=False,
+            invited=[],
+        )
+    return {
+        "episode_id": episode.pk,
+        "member_id": episode.taf_members.get(person__isnull=False).pk,
+        "meeting_id": episode.meetings.get().pk,
+    }
+
+
+def episode_kwargs(p):
+    return {"episode_id": ashworth_episode(p)["episode_id"]}
+
+
+def member_kwargs(p):
+    ids = ashworth_episode(p)
+    return {"episode_id": ids["episode_id"], "member_id": ids["member_id"]}
+
+
+def meeting_kwargs(p):
+    return {"meeting_id": ashworth_episode(p)["meeting_id"]}
+
+
 # Readers of the Ashworth record and those who may change it.
 FAMILY_READ = _row(
     sam=200, hana=200, chris=200, alex=200, morgan=200, quinn=200, ola=404, admin=404, anon=302
@@ -66,6 +116,13 @@ API_SIGNED_IN = _row(anon=401, others=200)
 API_FAMILY_READ = {**FAMILY_READ, ANON: 401}
 # An empty body is a 400 for those allowed to add a member: the access check comes first.
 API_FAMILY_CHANGE = {**FAMILY_CHANGE, ANON: 401, "sam.practitioner": 400, "chris.coordinator": 400}
+NOTE_WRITERS = _row(
+    sam=200, hana=200, chris=200, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=302
+)
+PRACTITIONERS = _row(
+    sam=200, hana=200, ola=200, chris=404, alex=404, morgan=404, quinn=404, admin=404, anon=302
+)
+OVERSEERS = _row(chris=200, alex=200, morgan=200, quinn=200, sam=404, hana=404, ola=404, admin=404, anon=302)
 CREATORS = _row(sam=200, hana=200, chris=200, ola=200, alex=404, morgan=404, quinn=404, admin=404, anon=302)
 
 # (route name, url kwargs, method, form data, expected statuses)
@@ -93,6 +150,40 @@ MATRIX = [
     ("ehcase:person-edit", ashworth_person, "post", {}, FAMILY_CHANGE),
     ("ehcase:member-end", ashworth_person, "get", None, FAMILY_CHANGE),
     ("ehcase:member-end", ashworth_person, "post", {}, FAMILY_CHANGE),
+    # The pathway: the Ashworth episode (Sam assessor; Chris coordinates its hub).
+    ("pathway:episode-start", ashworth, "get", None, FAMILY_CHANGE),
+    ("pathway:episode-start", ashworth, "post", {}, FAMILY_CHANGE),
+    ("pathway:step-down", ashworth, "get", None, FAMILY_CHANGE),
+    ("pathway:step-down", ashworth, "post", {}, FAMILY_CHANGE),
+    ("pathway:chronology", ashworth, "get", None, FAMILY_READ),
+    ("pathway:case-note-add", ashworth, "get", None, NOTE_WRITERS),
+    ("pathway:case-note-add", ashworth, "post", {}, NOTE_WRITERS),
+    ("pathway:episode-detail", episode_kwargs, "get", None, FAMILY_READ),
+    ("pathway:meeting-detail", meeting_kwargs, "get", None, FAMILY_READ),
+    ("pathway:my-work", None, "get", None, PRACTITIONERS),
+    ("pathway:caseloads", None, "get", None, OVERSEERS),
+    ("pathway:episode-level", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:episode-level", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:taf-add", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:taf-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:taf-remove", member_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:taf-remove", member_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:lead-change", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:lead-change", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:meeting-new", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:meeting-new", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:need-add", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:need-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:baseline", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:baseline", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:review-new", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:review-new", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:episode-step-up", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:episode-step-up", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:episode-close", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:episode-close", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:meeting-record", meeting_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:meeting-record", meeting_kwargs, "post", {}, FAMILY_CHANGE),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),

@@ -97,7 +97,10 @@ def govuk_field(bound: forms.BoundField, **options) -> str:
         "required": field.required,
         "classes": options.get("classes", ""),
         "autocomplete": options.get("autocomplete", field.widget.attrs.get("autocomplete", "")),
-        "input_type": options.get("type", getattr(field.widget, "input_type", "text")),
+        # GOV.UK asks for text inputs with a numeric keyboard rather than type="number".
+        "input_type": options.get("type", "text" if isinstance(field.widget, forms.NumberInput)
+                                  else getattr(field.widget, "input_type", "text")),
+        "inputmode": "numeric" if isinstance(field.widget, forms.NumberInput) else "",
         "label_size": options.get("label_size", ""),
         "inline": options.get("inline", False),
         "spellcheck": options.get("spellcheck", None),
@@ -131,3 +134,15 @@ def code_label(value, mapping_name: str):
     if isinstance(value, list | tuple):
         return ", ".join(mapping.get(v, v) for v in value)
     return mapping.get(value, value)
+
+
+@register.filter
+def get_field(form, name: str):
+    return form[name]
+
+
+@register.simple_tag
+def distance_travelled_chart(progress):
+    from pathway.charts import distance_travelled_svg
+
+    return distance_travelled_svg(progress)
