@@ -17,8 +17,9 @@ def distance_travelled_svg(progress: DistanceTravelled) -> SafeString:
     label_width, bar_width, row, bar = 260, 300, 46, 16
     height = 30 + row * len(progress.areas)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {label_width + bar_width + 60} {height}" '
-        f'class="app-chart__svg" aria-labelledby="progress-title progress-desc">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {label_width + bar_width + 60} {height}" '
+        'class="app-chart__svg" aria-labelledby="progress-title progress-desc">',
         '<title id="progress-title">Distance travelled from the baseline</title>',
         '<desc id="progress-desc">For each outcome area, a grey bar shows the baseline score and a blue bar '
         'the latest score, out of 10. The table that follows gives the same figures.</desc>',
@@ -46,8 +47,8 @@ def distance_travelled_svg(progress: DistanceTravelled) -> SafeString:
                 f"<title>{escape(area.area.name)}, {name}: {value}</title></rect>"
             )
             parts.append(
-                f'<text x="{label_width + width + 4}" y="{y + offset + bar - 3}" font-size="12" fill="#0b0c0c">'
-                f"{value}</text>"
+                f'<text x="{label_width + width + 4}" y="{y + offset + bar - 3}" font-size="12" '
+                f'fill="#0b0c0c">{value}</text>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
