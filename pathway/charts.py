@@ -19,7 +19,8 @@ def distance_travelled_svg(progress: DistanceTravelled) -> SafeString:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
         f'viewBox="0 0 {label_width + bar_width + 60} {height}" '
-        'class="app-chart__svg" aria-labelledby="progress-title progress-desc">',
+        'class="app-chart__svg" font-family="GDS Transport, arial, sans-serif" '
+        'aria-labelledby="progress-title progress-desc">',
         '<title id="progress-title">Distance travelled from the baseline</title>',
         '<desc id="progress-desc">For each outcome area, a grey bar shows the baseline score and a blue bar '
         'the latest score, out of 10. The table that follows gives the same figures.</desc>',

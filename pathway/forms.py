@@ -282,3 +282,11 @@ class CloseForm(GovukFormMixin, forms.Form):
 
     def need_outcomes(self) -> dict[int, str]:
         return {n.pk: self.cleaned_data.get(f"need_{n.pk}") for n in self.needs}
+
+
+def _worker_label(user: User) -> str:
+    return user.display_name
+
+
+for _form, _field in ((TafWorkerForm, "user"), (LeadForm, "user"), (MeetingRecordForm, "lead")):
+    _form.base_fields[_field].label_from_instance = _worker_label

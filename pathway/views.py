@@ -30,8 +30,10 @@ from .services import PathwayError
 GET_POST = require_http_methods(["GET", "POST"])
 
 
-def _fail(form, error: PathwayError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+def _fail(form, error: PathwayError, fields: dict[str, str] | None = None) -> None:
+    """Show the service's message at the field it concerns (`fields` maps service names to form names)."""
+    field = (fields or {}).get(error.field, error.field)
+    form.add_error(field if field in form.fields else None, error.message)
 
 
 def _page(
@@ -324,7 +326,7 @@ def meeting_new(request: HttpRequest, episode_id: int) -> HttpResponse:
                 already_held=held,
             )
         except PathwayError as error:
-            _fail(form, error)
+            _fail(form, error, {"starts_at": "date"})
         else:
             if held:
                 return redirect("pathway:meeting-record", meeting_id=meeting.pk)
