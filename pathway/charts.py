@@ -23,7 +23,7 @@ def distance_travelled_svg(progress: DistanceTravelled) -> SafeString:
         'aria-labelledby="progress-title progress-desc">',
         '<title id="progress-title">Distance travelled from the baseline</title>',
         '<desc id="progress-desc">For each outcome area, a grey bar shows the baseline score and a blue bar '
-        'the latest score, out of 10. The table that follows gives the same figures.</desc>',
+        "the latest score, out of 10. The table that follows gives the same figures.</desc>",
     ]
     scale = bar_width / 10
     for tick in range(0, 11, 2):

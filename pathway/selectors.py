@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from assessments.models import OPEN_ACTION_STATUSES, PlanAction
 from ehcase.models import Family, User
 from ehcase.permissions import families_visible_to
 
@@ -84,6 +85,7 @@ class EpisodeRecord:
     needs: list[IdentifiedNeed]
     reviews: list[Review]
     progress: DistanceTravelled | None
+    actions: list
 
 
 def episode_record(*, episode: Episode) -> EpisodeRecord:
@@ -106,6 +108,11 @@ def episode_record(*, episode: Episode) -> EpisodeRecord:
         needs=list(IdentifiedNeed.objects.filter(episode=episode).select_related("area")),
         reviews=reviews,
         progress=distance_travelled(reviews=reviews),
+        actions=list(
+            PlanAction.objects.filter(episode=episode).select_related(
+                "owner_user", "owner_agency", "owner_person"
+            )
+        ),
     )
 
 
@@ -158,8 +165,20 @@ def my_work(*, user: User, within_days: int = 14) -> MyWork:
         .select_related("episode__family")
         .order_by("starts_at")[:20]
     )
+    overdue = list(
+        PlanAction.objects.filter(
+            owner_user=user, status__in=OPEN_ACTION_STATUSES, due_on__lt=today, episode__family_id__in=visible
+        )
+        .exclude(episode__status=EpisodeStatus.CLOSED)
+        .select_related("episode__family")
+        .order_by("due_on")[:50]
+    )
     return MyWork(
-        lead_episodes=lead, team_episodes=team, reviews_due=due, next_meetings=meetings, overdue_actions=[]
+        lead_episodes=lead,
+        team_episodes=team,
+        reviews_due=due,
+        next_meetings=meetings,
+        overdue_actions=overdue,
     )
 
 

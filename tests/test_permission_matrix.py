@@ -60,6 +60,7 @@ def ashworth_episode(p) -> dict:
 
     from django.utils import timezone
 
+    from assessments.services import action_add
     from pathway import services
     from pathway.models import Episode, LevelOfNeed
 
@@ -84,10 +85,18 @@ def ashworth_episode(p) -> dict:
             online=False,
             invited=[],
         )
+        action_add(
+            actor=p.sam,
+            episode=episode,
+            description="Walk to school together",
+            owner_person=kerry,
+            due_on=timezone.localdate() + dt.timedelta(days=7),
+        )
     return {
         "episode_id": episode.pk,
         "member_id": episode.taf_members.get(person__isnull=False).pk,
         "meeting_id": episode.meetings.get().pk,
+        "action_id": episode.actions.get().pk,
     }
 
 
@@ -98,6 +107,10 @@ def episode_kwargs(p):
 def member_kwargs(p):
     ids = ashworth_episode(p)
     return {"episode_id": ids["episode_id"], "member_id": ids["member_id"]}
+
+
+def action_kwargs(p):
+    return {"action_id": ashworth_episode(p)["action_id"]}
 
 
 def meeting_kwargs(p):
@@ -184,6 +197,10 @@ MATRIX = [
     ("pathway:episode-close", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("pathway:meeting-record", meeting_kwargs, "get", None, FAMILY_CHANGE),
     ("pathway:meeting-record", meeting_kwargs, "post", {}, FAMILY_CHANGE),
+    ("assessments:action-add", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:action-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("assessments:action-update", action_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:action-update", action_kwargs, "post", {}, FAMILY_CHANGE),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from assessments.models import PlanAction
 from ehcase.permissions import grant_family_access
 from pathway import services
 from pathway.models import ChronologyEntry, Episode, EpisodeStatus, OutcomeArea, TafMember
@@ -257,6 +258,13 @@ def test_my_work_query_count_is_flat(client, personas, level3, families):
             family=family, lead_professional=personas.sam, status="plan_active", next_review_due=TODAY()
         )
         TafMember.objects.create(episode=episode, user=personas.sam, joined_on=TODAY())
+        PlanAction.objects.create(
+            episode=episode,
+            description="Visit",
+            owner_user=personas.sam,
+            due_on=TODAY() - dt.timedelta(days=1),
+            created_by=personas.sam,
+        )
         services.meeting_schedule(
             actor=personas.sam,
             episode=episode,
@@ -268,5 +276,80 @@ def test_my_work_query_count_is_flat(client, personas, level3, families):
     client.force_login(personas.sam)
     count, sql = _count(client, reverse("pathway:my-work"))
     # session, user, memberships, hubs, episodes (led or in the team, visible), next meetings,
-    # session save in a savepoint (3)
-    assert count == 9, sql
+    # overdue actions, session save in a savepoint (3)
+    assert count == 10, sql
+
+
+# --- the family plan's actions ------------------------------------------------------------------
+
+
+def test_actions_are_added_by_the_lead_and_updated_by_their_owner(client, personas, active):
+    from assessments.models import PlanAction
+
+    services.taf_add_worker(
+        actor=personas.sam, episode=active, user=personas.hana, role="Health visitor", joined_on=TODAY()
+    )
+    client.force_login(personas.sam)
+    url = reverse("assessments:action-add", args=[active.pk])
+    response = client.post(
+        url,
+        {
+            "description": "Home visit",
+            "owner": f"user:{personas.hana.pk}",
+            **date("due_on", active.opened_on - dt.timedelta(days=1)),
+        },
+    )
+    assert "Due date must be today or in the future" in errors(response)
+    assert 'value="Home visit"' in response.content.decode()
+    response = client.post(
+        url,
+        {
+            "description": "Home visit",
+            "owner": f"user:{personas.hana.pk}",
+            **date("due_on", TODAY() + dt.timedelta(days=7)),
+        },
+    )
+    assert response.status_code == 302
+    action = PlanAction.objects.get(description="Home visit")
+    # Hana (TAF member, read-only on the family) updates her own action...
+    hana = Client()
+    hana.force_login(personas.hana)
+    response = hana.post(
+        reverse("assessments:action-update", args=[action.pk]), {"status": "done", "version": action.version}
+    )
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.status == "done"
+    # ...but cannot add actions, and Alex (manager, read-only) cannot update hers.
+    assert hana.get(url).status_code == 403
+    alex = Client()
+    alex.force_login(personas.alex)
+    assert (
+        alex.post(
+            reverse("assessments:action-update", args=[action.pk]), {"status": "in_progress"}
+        ).status_code
+        == 403
+    )
+
+
+def test_overdue_actions_appear_in_my_work(client, personas, active):
+    from assessments.models import PlanAction
+
+    PlanAction.objects.create(
+        episode=active,
+        description="Call the school nurse",
+        owner_user=personas.sam,
+        due_on=TODAY() - dt.timedelta(days=2),
+        created_by=personas.sam,
+    )
+    PlanAction.objects.create(
+        episode=active,
+        description="Finished task",
+        owner_user=personas.sam,
+        due_on=TODAY() - dt.timedelta(days=2),
+        created_by=personas.sam,
+        status="done",
+    )
+    client.force_login(personas.sam)
+    body = client.get(reverse("pathway:my-work")).content.decode()
+    assert "Call the school nurse" in body and "Finished task" not in body
