@@ -186,6 +186,9 @@ class TafMember(models.Model):
     role = models.CharField("Role in the team", max_length=120, blank=True)
     joined_on = models.DateField()
     left_on = models.DateField(null=True, blank=True)
+    # What the worker could already do with the family's record before joining, so that leaving the
+    # team takes away only what joining gave ("none", "view" or "change").
+    prior_access = models.CharField(max_length=6, db_default="none", default="none")
 
     class Meta:
         ordering = ["joined_on", "id"]

@@ -12,12 +12,13 @@ the family's (ehcase.permissions); these helpers add who may act on the pathway.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 
 from ehcase.models import FamilyUserObjectPermission, User
-from ehcase.permissions import can_change_family, family_for_user, roles_for
+from ehcase.permissions import can_change_family, families_visible_to, family_for_user, roles_for
 
-from .models import Episode, TafMeeting
+from .models import Episode, TafMeeting, TafMember
 
 
 def episode_for_user(*, user: User, episode_id: int | str) -> Episode:
@@ -33,6 +34,27 @@ def episode_for_user(*, user: User, episode_id: int | str) -> Episode:
     episode = Episode.objects.select_related("level", "lead_professional", "assessor").get(pk=episode_id)
     episode.family = family
     return episode
+
+
+def episodes_visible_to(*, user: User) -> QuerySet[Episode]:
+    """Episodes of the families the user may see: the family filter is the access layer's indexed
+    path, so a list never reaches an episode of a family the user may not see."""
+    return Episode.objects.filter(family__in=families_visible_to(user=user))
+
+
+def taf_member_for_user(*, user: User, member_id: int | str) -> TafMember:
+    """A member of a TAF, if the user may see the episode's family; otherwise 404."""
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    episode_id = TafMember.objects.filter(pk=member_id).values_list("episode_id", flat=True).first()
+    if episode_id is None:
+        raise Http404
+    episode = episode_for_user(user=user, episode_id=episode_id)
+    member = TafMember.objects.select_related("user", "person", "agency").get(pk=member_id)
+    member.episode = episode
+    return member
 
 
 def meeting_for_user(*, user: User, meeting_id: int | str) -> TafMeeting:

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from guardian.shortcuts import remove_perm
 
 from ehcase.audit import audit_record
-from ehcase.models import Agency, AuditAction, Family, Person, User
+from ehcase.models import Agency, AuditAction, Family, FamilyUserObjectPermission, Person, User
 from ehcase.permissions import grant_family_access, revoke_family_access
 
 from .models import (
@@ -62,8 +63,31 @@ class PathwayError(Exception):
         self.field = field
 
 
+class EpisodeChangedError(PathwayError):
+    """Someone else changed the record after the user opened the page (a stale version)."""
+
+
+def _not_future(value: dt.date, label: str, field: str) -> None:
+    if value > timezone.localdate():
+        raise PathwayError(f"{label} must be today or in the past", field=field)
+
+
 def review_interval() -> dt.timedelta:
     return dt.timedelta(weeks=getattr(settings, "REVIEW_INTERVAL_WEEKS", 6))
+
+
+def _lock_row(episode: Episode) -> None:
+    """Serialise writes on one episode (two people adding the same member at once)."""
+    Episode.objects.select_for_update().filter(pk=episode.pk).values_list("pk", flat=True).first()
+
+
+def _access_level(*, user: User, family_id: int) -> str:
+    codenames = set(
+        FamilyUserObjectPermission.objects.filter(user=user, content_object_id=family_id).values_list(
+            "permission__codename", flat=True
+        )
+    )
+    return "change" if "change_family" in codenames else "view" if "view_family" in codenames else "none"
 
 
 def _require_open(episode: Episode) -> None:
@@ -76,10 +100,10 @@ def _locked(episode: Episode, expected_version: int | None = None) -> Episode:
     current = Episode.objects.select_for_update().get(pk=episode.pk)
     if expected_version is not None and current.version != expected_version:
         if current.status == S.CLOSED:
-            raise PathwayError(
+            raise EpisodeChangedError(
                 "Someone else closed this episode after you opened the page. Nothing was changed."
             )
-        raise PathwayError(
+        raise EpisodeChangedError(
             "Someone else changed this episode after you opened the page. Check it and try again."
         )
     return current
@@ -329,13 +353,20 @@ def taf_add_worker(
     change: bool = False,
 ) -> TafMember:
     """A practitioner joins the TAF: they can see the family's record from now on."""
+    _lock_row(episode)
     _require_open(episode)
+    _not_future(joined_on, "Date they joined", "joined_on")
     if TafMember.objects.filter(episode=episode, user=user, left_on__isnull=True).exists():
         raise PathwayError(f"{user.display_name} is already in the team", field="user")
     if agency is None:
         agency = Agency.objects.filter(memberships__user=user).order_by("memberships__id").first()
     member = TafMember.objects.create(
-        episode=episode, user=user, agency=agency, role=role, joined_on=joined_on
+        episode=episode,
+        user=user,
+        agency=agency,
+        role=role,
+        joined_on=joined_on,
+        prior_access=_access_level(user=user, family_id=episode.family_id),
     )
     grant_family_access(user=user, family=episode.family, change=change, actor=actor)
     audit_record(
@@ -352,7 +383,9 @@ def taf_add_worker(
 def taf_add_family_member(
     *, actor: User, episode: Episode, person: Person, role: str, joined_on: dt.date
 ) -> TafMember:
+    _lock_row(episode)
     _require_open(episode)
+    _not_future(joined_on, "Date they joined", "joined_on")
     if not person.memberships.filter(family_id=episode.family_id).exists():
         raise PathwayError("Select someone from this family", field="person")
     if TafMember.objects.filter(episode=episode, person=person, left_on__isnull=True).exists():
@@ -370,10 +403,14 @@ def taf_add_family_member(
 
 @transaction.atomic
 def taf_remove(*, actor: User, member: TafMember, left_on: dt.date) -> TafMember:
-    """A member leaves the TAF. A practitioner loses the family's record at once, unless they still
-    have it another way (they are in the team of another open episode, or coordinate its hub)."""
+    """A member leaves the TAF. A practitioner loses at once what joining gave them: access they had
+    before joining (they created the record, or were granted it otherwise) is left as it was."""
     episode = _locked(member.episode)
     _require_open(episode)
+    member = TafMember.objects.select_for_update().get(pk=member.pk)
+    if not member.is_current:
+        raise PathwayError(f"{member.name} has already left the team", field="member")
+    _not_future(left_on, "Date they left", "left_on")
     if member.user_id and member.user_id in (episode.lead_professional_id, episode.assessor_id):
         raise PathwayError(
             "Choose a new lead professional or assessor before removing them from the team", field="member"
@@ -390,8 +427,10 @@ def taf_remove(*, actor: User, member: TafMember, left_on: dt.date) -> TafMember
         summary="Left the Team Around the Family",
         changes={"left_on": [None, left_on.isoformat()]},
     )
-    if member.user_id:
+    if member.user_id and member.prior_access == "none":
         revoke_family_access(user=member.user, family=episode.family, actor=actor)
+    elif member.user_id and member.prior_access == "view":
+        remove_perm("change_family", member.user, episode.family)
     return member
 
 
@@ -408,11 +447,15 @@ def lead_professional_set(
     started_on: dt.date,
     handover_note: str = "",
     agreed_at: TafMeeting | None = None,
+    expected_version: int | None = None,
 ) -> LeadProfessional:
     """Name the lead professional; the previous one (if any) hands over and keeps read access as a TAF
     member. The family's say in the choice is recorded."""
-    episode = _locked(episode)
+    episode = _locked(episode, expected_version)
     _require_open(episode)
+    _not_future(started_on, "Date they take over", "started_on")
+    if started_on < episode.opened_on:
+        raise PathwayError("Date they take over must be on or after the episode opened", field="started_on")
     if not family_view.strip():
         raise PathwayError(
             "Enter what the family said about who should be their lead professional", field="family_view"
@@ -454,8 +497,6 @@ def lead_professional_set(
     episode.lead_professional = user
     if previous is not None and previous.pk != episode.assessor_id:
         # The previous lead stays in the team with read access only.
-        from guardian.shortcuts import remove_perm
-
         remove_perm("change_family", previous, episode.family)
     audit_record(
         actor=actor,
@@ -548,7 +589,7 @@ def meeting_record(
     _require_open(episode)
     meeting = TafMeeting.objects.select_for_update().get(pk=meeting.pk)
     if expected_version is not None and meeting.version != expected_version:
-        raise PathwayError(
+        raise EpisodeChangedError(
             "Someone else recorded this meeting after you opened the page. Check it and try again."
         )
     if meeting.status != MeetingStatus.SCHEDULED:

@@ -289,6 +289,7 @@ def lead_change(request: HttpRequest, episode_id: int) -> HttpResponse:
                 family_view=data["family_view"],
                 handover_note=data["handover_note"],
                 started_on=data["started_on"],
+                expected_version=data["version"],
             )
         except PathwayError as error:
             _fail(form, error)

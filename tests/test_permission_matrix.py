@@ -113,6 +113,18 @@ def action_kwargs(p):
     return {"action_id": ashworth_episode(p)["action_id"]}
 
 
+def api_episode(p):
+    return {"pk": ashworth_episode(p)["episode_id"]}
+
+
+def api_meeting(p):
+    return {"pk": ashworth_episode(p)["meeting_id"]}
+
+
+def api_member(p):
+    return {"pk": ashworth_episode(p)["member_id"]}
+
+
 def meeting_kwargs(p):
     return {"meeting_id": ashworth_episode(p)["meeting_id"]}
 
@@ -201,6 +213,31 @@ MATRIX = [
     ("assessments:action-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("assessments:action-update", action_kwargs, "get", None, FAMILY_CHANGE),
     ("assessments:action-update", action_kwargs, "post", {}, FAMILY_CHANGE),
+    # The pathway API: reads for every persona; writes with an empty body (400 for those allowed).
+    ("api:episode-list", None, "get", None, API_SIGNED_IN),
+    ("api:level-of-need-list", None, "get", None, API_SIGNED_IN),
+    ("api:outcome-area-list", None, "get", None, API_SIGNED_IN),
+    ("api:family-episode-list", lambda p: {"pk": p.ashworth.pk}, "get", None, API_FAMILY_READ),
+    ("api:family-episode-list", lambda p: {"pk": p.ashworth.pk}, "post", {}, API_FAMILY_CHANGE),
+    ("api:family-episode-step-down", lambda p: {"pk": p.ashworth.pk}, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-detail", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-distance-travelled", api_episode, "get", None, API_FAMILY_READ),
+    ("api:meeting-detail", api_meeting, "get", None, API_FAMILY_READ),
+    ("api:meeting-record", api_meeting, "post", {}, API_FAMILY_CHANGE),
+    ("api:taf-member-remove", api_member, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-taf-members", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-taf-members", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-meetings", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-meetings", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-needs", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-needs", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-reviews", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-reviews", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-level", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-step-up", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-close", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-lead-professional", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-baseline", api_episode, "post", {}, API_FAMILY_CHANGE),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),

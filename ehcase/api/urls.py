@@ -3,6 +3,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
+from pathway.api import views as pathway
+
 from . import views
 
 router = DefaultRouter()
@@ -11,6 +13,13 @@ router.register("agencies", views.AgencyViewSet, basename="agency")
 router.register("hubs", views.HubViewSet, basename="hub")
 router.register("families", views.FamilyViewSet, basename="family")
 router.register("people", views.PersonViewSet, basename="person")
+# The pathway (pathway/api/): episodes, their team, meetings, needs and reviews.
+router.register(r"families/(?P<pk>[^/.]+)/episodes", pathway.FamilyEpisodeViewSet, basename="family-episode")
+router.register("episodes", pathway.EpisodeViewSet, basename="episode")
+router.register("meetings", pathway.MeetingViewSet, basename="meeting")
+router.register("taf-members", pathway.TafMemberViewSet, basename="taf-member")
+router.register("levels-of-need", pathway.LevelOfNeedViewSet, basename="level-of-need")
+router.register("outcome-areas", pathway.OutcomeAreaViewSet, basename="outcome-area")
 
 
 @csrf_exempt  # a 404 either way; without this a POST with a cookie would get the HTML CSRF page

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -19,6 +20,8 @@ from ehcase.demo import DEMO_PASSWORD
 from ehcase.models import AuditAction, AuditEvent, Family, FamilyMember, Person, Role
 from ehcase.permissions import grant_family_access
 from hubs.models import HubArea
+from pathway import services as pathway_services
+from pathway.models import Episode, IdentifiedNeed, LevelOfNeed, TafMeeting, TafMember
 from tests.factories import FamilyFactory, FamilyMemberFactory, MembershipFactory
 
 ANCHORS = ["ashworth", "bennett", "carter", "dixon", "evans"]
@@ -117,6 +120,136 @@ def _routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
         ("PUT", "/api/people/{id}/"): (f"/api/people/{kerry.pk}/", person_body),
         ("PATCH", "/api/people/{id}/"): (f"/api/people/{kerry.pk}/", person_body),
         ("POST", "/api/token/"): ("/api/token/", lambda: {}),
+        **_pathway_routes(personas),
+    }
+
+
+def _pathway_routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
+    """The pathway's routes on the Ashworth episode (Sam started it; Chris coordinates its hub).
+
+    Writes come in the pathway's order so that each is valid for those allowed to make it: the
+    team changes, the first meeting is recorded (Sam agreed as lead, the plan active), the lead
+    changes, the baseline and a review, then the closure. Opening uses families without an open
+    episode (Carter for a direct start, Dixon for a step down) and the step up uses Bennett's."""
+    today = timezone.localdate()
+    sam, level3 = personas.sam, LevelOfNeed.objects.get(code="3")
+
+    def started(family):
+        return pathway_services.episode_start_directly(
+            actor=sam,
+            family=family,
+            level=level3,
+            consent_given_by="Parent",
+            consent_on=today - dt.timedelta(30),
+        )
+
+    episode, bennett = started(personas.ashworth), started(personas.bennett)
+    kerry = pathway_services.taf_add_family_member(
+        actor=sam,
+        episode=episode,
+        person=Person.objects.get(first_name="Kerry", last_name="Ashworth"),
+        role="Mother",
+        joined_on=today - dt.timedelta(29),
+    )
+    held = pathway_services.meeting_schedule(
+        actor=sam,
+        episode=episode,
+        starts_at=timezone.now() - dt.timedelta(days=20),
+        location="School",
+        online=False,
+        invited=[],
+        already_held=True,
+    )
+    worker = MembershipFactory(role=Role.PRACTITIONER, agency=personas.riverside).user
+    on = today.isoformat()
+    e = f"/api/episodes/{episode.pk}"
+
+    def version(pk):
+        return lambda: Episode.objects.get(pk=pk).version
+
+    def record_body():
+        members = TafMember.objects.filter(episode=episode, left_on__isnull=True)
+        return {
+            "attendance": [{"member": m.pk, "attendance": "attended"} for m in members],
+            "decisions": "Sam leads",
+            "lead": sam.pk,
+            "family_view": "Kerry chose Sam",
+            "version": TafMeeting.objects.get(pk=held.pk).version,
+        }
+
+    def close_body():
+        needs = IdentifiedNeed.objects.filter(episode=episode)
+        return {
+            "reason": "outcomes_achieved",
+            "closed_on": on,
+            "need_outcomes": [{"need": n.pk, "outcome": "met"} for n in needs],
+            "version": version(episode.pk)(),
+        }
+
+    scores = [{"area": "education", "score": 4}]
+    return {
+        ("GET", "/api/episodes/"): ("/api/episodes/", None),
+        ("GET", "/api/episodes/{id}/"): (f"{e}/", None),
+        ("GET", "/api/episodes/{id}/taf-members/"): (f"{e}/taf-members/", None),
+        ("GET", "/api/episodes/{id}/meetings/"): (f"{e}/meetings/", None),
+        ("GET", "/api/episodes/{id}/needs/"): (f"{e}/needs/", None),
+        ("GET", "/api/episodes/{id}/reviews/"): (f"{e}/reviews/", None),
+        ("GET", "/api/episodes/{id}/distance-travelled/"): (f"{e}/distance-travelled/", None),
+        ("GET", "/api/meetings/{id}/"): (f"/api/meetings/{held.pk}/", None),
+        ("GET", "/api/families/{id}/episodes/"): (f"/api/families/{personas.ashworth.pk}/episodes/", None),
+        ("GET", "/api/levels-of-need/"): ("/api/levels-of-need/", None),
+        ("GET", "/api/outcome-areas/"): ("/api/outcome-areas/", None),
+        ("POST", "/api/families/{id}/episodes/"): (
+            f"/api/families/{personas.carter.pk}/episodes/",
+            lambda: {"level": level3.pk, "consent_given_by": "Amy", "consent_on": on},
+        ),
+        ("POST", "/api/families/{id}/episodes/step-down/"): (
+            f"/api/families/{personas.dixon.pk}/episodes/step-down/",
+            lambda: {"social_care_reference": "SC-1", "handover_notes": "Notes", "accepted_on": on},
+        ),
+        ("POST", "/api/episodes/{id}/taf-members/"): (
+            f"{e}/taf-members/",
+            lambda: {"user": worker.pk, "role": "Teacher", "joined_on": on},
+        ),
+        ("POST", "/api/taf-members/{id}/remove/"): (
+            f"/api/taf-members/{kerry.pk}/remove/",
+            lambda: {"left_on": on},
+        ),
+        ("POST", "/api/episodes/{id}/needs/"): (
+            f"{e}/needs/",
+            lambda: {"area": "education", "description": "School attendance"},
+        ),
+        ("POST", "/api/episodes/{id}/level/"): (
+            f"{e}/level/",
+            lambda: {"level": level3.pk, "changed_on": on, "reason": "Confirmed at assessment"},
+        ),
+        ("POST", "/api/episodes/{id}/meetings/"): (
+            f"{e}/meetings/",
+            lambda: {"starts_at": (timezone.now() + dt.timedelta(days=7)).isoformat(), "location": "School"},
+        ),
+        ("POST", "/api/meetings/{id}/record/"): (f"/api/meetings/{held.pk}/record/", record_body),
+        ("POST", "/api/episodes/{id}/lead-professional/"): (
+            f"{e}/lead-professional/",
+            lambda: {
+                "user": worker.pk,
+                "family_view": "Agreed",
+                "handover_note": "Over to you",
+                "started_on": on,
+            },
+        ),
+        ("POST", "/api/episodes/{id}/baseline/"): (
+            f"{e}/baseline/",
+            lambda: {"held_on": on, "scores": scores},
+        ),
+        ("POST", "/api/episodes/{id}/reviews/"): (
+            f"{e}/reviews/",
+            lambda: {"held_on": on, "scores": scores, "decision": "continue", "summary": "Better"},
+        ),
+        ("POST", "/api/episodes/{id}/step-up/"): (
+            f"/api/episodes/{bennett.pk}/step-up/",
+            lambda: {"reason": "Disclosure", "stepped_up_on": on, "version": version(bennett.pk)()},
+        ),
+        ("POST", "/api/episodes/{id}/close/"): (f"{e}/close/", close_body),
     }
 
 
@@ -139,6 +272,43 @@ def _expected(username: str) -> dict[tuple[str, str], int]:
         ("PUT", "/api/people/{id}/"): change,
         ("PATCH", "/api/people/{id}/"): change,
         ("POST", "/api/token/"): 400,  # no credentials in the body, whoever asks
+        **_pathway_expected(username),
+    }
+
+
+def _pathway_expected(username: str) -> dict[tuple[str, str], int]:
+    sees = 200 if "ashworth" in SEES[username] else 404
+    change = expected_status(username, "ashworth")
+
+    def done(status: int, success: int) -> int:
+        return success if status == 200 else status
+
+    return {
+        ("GET", "/api/episodes/"): 200,
+        ("GET", "/api/episodes/{id}/"): sees,
+        ("GET", "/api/episodes/{id}/taf-members/"): sees,
+        ("GET", "/api/episodes/{id}/meetings/"): sees,
+        ("GET", "/api/episodes/{id}/needs/"): sees,
+        ("GET", "/api/episodes/{id}/reviews/"): sees,
+        ("GET", "/api/episodes/{id}/distance-travelled/"): sees,
+        ("GET", "/api/meetings/{id}/"): sees,
+        ("GET", "/api/families/{id}/episodes/"): sees,
+        ("GET", "/api/levels-of-need/"): 200,
+        ("GET", "/api/outcome-areas/"): 200,
+        # Opening: practitioners and coordinators who may change the family (Carter: Hana, Chris).
+        ("POST", "/api/families/{id}/episodes/"): done(expected_status(username, "carter"), 201),
+        ("POST", "/api/families/{id}/episodes/step-down/"): done(expected_status(username, "dixon"), 201),
+        ("POST", "/api/episodes/{id}/taf-members/"): done(change, 201),
+        ("POST", "/api/taf-members/{id}/remove/"): change,
+        ("POST", "/api/episodes/{id}/needs/"): done(change, 201),
+        ("POST", "/api/episodes/{id}/level/"): change,
+        ("POST", "/api/episodes/{id}/meetings/"): done(change, 201),
+        ("POST", "/api/meetings/{id}/record/"): change,
+        ("POST", "/api/episodes/{id}/lead-professional/"): done(change, 201),
+        ("POST", "/api/episodes/{id}/baseline/"): done(change, 201),
+        ("POST", "/api/episodes/{id}/reviews/"): done(change, 201),
+        ("POST", "/api/episodes/{id}/step-up/"): expected_status(username, "bennett"),
+        ("POST", "/api/episodes/{id}/close/"): change,
     }
 
 
@@ -262,7 +432,15 @@ def test_signed_out_is_401(personas, api, method, path):
 def test_api_root_lists_the_collections(personas, api):
     response = api(personas.admin).get("/api/")
     assert response.status_code == 200
-    assert set(response.json()) == {"agencies", "hubs", "families", "people"}
+    assert set(response.json()) == {
+        "agencies",
+        "hubs",
+        "families",
+        "people",
+        "episodes",
+        "levels-of-need",
+        "outcome-areas",
+    }
     assert api().get("/api/").status_code == 401
 
 

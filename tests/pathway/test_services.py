@@ -349,3 +349,49 @@ def test_case_note_in_the_future_is_refused(personas):
             title="x",
             detail="",
         )
+
+
+def test_leaving_the_team_takes_away_only_what_joining_gave(personas, active):
+    # Hana could already read the Ashworth record before joining the team.
+    member = services.taf_add_worker(
+        actor=personas.sam,
+        episode=active,
+        user=personas.hana,
+        role="Health visitor",
+        joined_on=TODAY(),
+        change=True,
+    )
+    services.taf_remove(actor=personas.sam, member=member, left_on=TODAY())
+    assert family_for_user(user=personas.hana, family_id=personas.ashworth.pk)
+    from ehcase.permissions import can_change_family
+
+    assert not can_change_family(user=personas.hana, family=personas.ashworth)
+    with pytest.raises(PathwayError, match="already left the team"):
+        services.taf_remove(actor=personas.sam, member=member, left_on=TODAY())
+
+
+def test_team_dates_cannot_be_in_the_future(personas, active):
+    with pytest.raises(PathwayError, match="Date they joined must be today or in the past"):
+        services.taf_add_worker(
+            actor=personas.sam,
+            episode=active,
+            user=personas.ola,
+            role="",
+            joined_on=TODAY() + dt.timedelta(days=1),
+        )
+
+
+def test_stale_versions_raise_the_conflict_error(personas, active):
+    stale = active.version
+    services.episode_change_level(
+        actor=personas.sam, episode=active, level=active.level, changed_on=TODAY(), reason="Reviewed"
+    )
+    with pytest.raises(services.EpisodeChangedError):
+        services.episode_step_up(
+            actor=personas.sam,
+            episode=active,
+            reason="Harm",
+            stepped_up_on=TODAY(),
+            social_care_reference="",
+            expected_version=stale,
+        )
