@@ -73,6 +73,7 @@ class Episode(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["-opened_on", "-id"], name="episode_recent"),
             models.Index(fields=["lead_professional", "status"]),
             models.Index(
                 fields=["next_review_due"], condition=~models.Q(status="closed"), name="episode_review_due"
