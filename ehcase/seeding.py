@@ -5,13 +5,20 @@ Both tiers are deterministic for a given seed and safe to run again:
 
 * **The county** (always): about twenty partner agencies spread over the four hubs with a few
   practitioners each, agency managers, a coordinator for every hub, and 200 families
-  (references ``F-D000001`` ...) written through the ORM; access is granted with
-  ``ehcase.permissions.grant_family_access``. Families whose reference exists are skipped, and
-  the whole tier is one transaction, so a second run writes nothing.
+  (references ``F-D000001`` ...) written through the ORM. Their histories on the pathway
+  (pathway.demo: episodes at every point, closures for every reason, step ups, step downs,
+  re-referrals, teams, meetings, baselines, reviews, case notes) are replayed through
+  ``pathway.services``, which also grant the workers in each team access; workers with no team
+  are granted access with ``ehcase.permissions.grant_family_access``. Sam's Riverside families
+  follow SAM_STORIES, and the Ashworth anchor family gets a history of its own with only Sam and
+  Hana in the team. Families whose reference exists are skipped, and the whole tier is one
+  transaction, so a second run writes nothing.
 * **The large tier** (``--families N``): N more families (``F-L0000001`` ...) of about three
   people each, two hundred agencies and about 2,000 practitioners (fewer for small N), written
-  in chunks with PostgreSQL ``COPY``. Each chunk is one transaction and is skipped when its
-  families exist, so an interrupted run resumes and a repeated run writes nothing.
+  in chunks with PostgreSQL ``COPY``, with the same kind of pathway histories written as the
+  rows the services would have written (pathway.demo.StoryRows; no audit events for them).
+  Each chunk is one transaction and is skipped when its families exist, so an interrupted run
+  resumes and a repeated run writes nothing.
 
 Nobody is granted access to the anchor families of ehcase.demo here: their visibility table
 stays exactly as documented there. Sam (Riverside Primary School), Hana (North health visiting)
@@ -36,7 +43,24 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hubs.models import Hub, HubArea
-from pathway.models import Episode, EpisodeStatus, LevelOfNeed
+from pathway import demo as pathway_demo
+from pathway.models import (
+    ChronologyEntry,
+    ClosureReason,
+    Episode,
+    EpisodeSource,
+    EpisodeTransition,
+    IdentifiedNeed,
+    LeadProfessional,
+    LevelChange,
+    LevelOfNeed,
+    OutcomeArea,
+    OutcomeScore,
+    Review,
+    TafMeeting,
+    TafMember,
+)
+from pathway.services import case_note_add
 
 from .demo import DEMO_PASSWORD, HUBS, Personas, build_personas
 from .models import (
@@ -310,20 +334,6 @@ CHILD_DISABILITIES = (
     ("DDA", 5),
 )
 ADULT_DISABILITIES = (("DDA", 40), ("MOB", 25), ("LD", 10), ("VIS", 8), ("HEAR", 10), ("COMM", 3), ("PC", 4))
-CLOSURE_REASONS = (
-    ("outcomes_achieved", 45),
-    ("step_down", 20),
-    ("step_up", 9),
-    ("consent_withdrawn", 10),
-    ("moved_away", 9),
-    ("other", 7),
-)
-OPEN_STATUSES = (
-    (EpisodeStatus.OPEN, 10),
-    (EpisodeStatus.ASSESSMENT, 25),
-    (EpisodeStatus.PLAN_ACTIVE, 40),
-    (EpisodeStatus.REVIEWING, 25),
-)
 TITLES = {
     AgencyType.SCHOOL: (
         "Designated safeguarding lead",
@@ -432,6 +442,8 @@ class County:
     # A persona who takes a fixed share of a pool's work whatever the pool's size: (user id, share).
     guests: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
     usernames: dict[int, str] = field(default_factory=dict)  # for the grants' audit events
+    users: dict[int, User] = field(default_factory=dict)  # practitioners by id: names and job titles
+    agency_of: dict[int, int] = field(default_factory=dict)  # practitioner id: their agency's id
 
     def school(self, rng: random.Random, area_id: int, phase: str) -> School:
         options = self.schools[area_id][phase]
@@ -495,16 +507,6 @@ class PersonPlan:
 
 
 @dataclass
-class EpisodePlan:
-    status: str
-    opened_on: dt.date
-    lead: int | None
-    closed_on: dt.date | None = None
-    closure_reason: str = ""
-    social_care_reference: str = ""
-
-
-@dataclass
 class FamilyPlan:
     reference: str
     name: str
@@ -518,7 +520,8 @@ class FamilyPlan:
     young_carer: bool = False
     send: bool = False
     grants: list[tuple[int, bool]] = field(default_factory=list)
-    episodes: list[EpisodePlan] = field(default_factory=list)
+    episodes: list[pathway_demo.EpisodeStory] = field(default_factory=list)
+    notes: list[tuple[dt.date, int, str, str]] = field(default_factory=list)  # outside any episode
 
     @property
     def lead(self) -> int | None:
@@ -954,49 +957,6 @@ class FamilyGenerator:
                     break
         plan.grants = list(grants.items())
 
-    def plan_episodes(self, plan: FamilyPlan) -> None:
-        """Level 3 episodes led by the worker with change rights: a closed one for some families,
-        an open one (at most one) for others, both for a few (re-referrals)."""
-        rng = self.rng
-        today = self.today
-        lead = plan.lead
-        if lead is None:
-            plan.episodes = []
-            return
-        episodes: list[EpisodePlan] = []
-        start = plan.known_since
-        horizon = (today - start).days
-        if horizon > 200 and rng.random() < 0.32:
-            opened = start + dt.timedelta(days=rng.randint(0, horizon - 150))
-            length = rng.randint(60, 450)
-            closed = min(opened + dt.timedelta(days=length), today - dt.timedelta(days=14))
-            reason = _weighted(rng, CLOSURE_REASONS)
-            episodes.append(
-                EpisodePlan(
-                    status=EpisodeStatus.CLOSED,
-                    opened_on=opened,
-                    lead=lead,
-                    closed_on=closed,
-                    closure_reason=reason,
-                    social_care_reference=f"CSC-{rng.randint(100000, 999999)}" if reason == "step_up" else "",
-                )
-            )
-            start = closed + dt.timedelta(days=1)
-        if rng.random() < (0.42 if not episodes else 0.25):
-            latest = max(start, today - dt.timedelta(days=540))
-            span = max(0, (today - latest).days)
-            opened = latest + dt.timedelta(days=rng.randint(0, span))
-            stepped_down = rng.random() < 0.08
-            episodes.append(
-                EpisodePlan(
-                    status=_weighted(rng, OPEN_STATUSES),
-                    opened_on=opened,
-                    lead=lead,
-                    social_care_reference=f"CSC-{rng.randint(100000, 999999)}" if stepped_down else "",
-                )
-            )
-        plan.episodes = episodes
-
 
 # --------------------------------------------------------------------------------------------
 # Staff
@@ -1238,8 +1198,13 @@ def build_county_structure(personas: Personas, seed: int, password_hash: str) ->
         for area_id in covered:
             pools[(area_id, kind)].append(user.id)
     county = County(areas=areas, schools=schools, early_years=early_years, pools=dict(pools))
+    coordinators = {
+        a.hub_id: (personas.chris if a.hub_key == NORTH else users[f"{a.hub_key.lower()}.coordinator"]).id
+        for a in areas
+    }
     practitioners = {
         "users": {u.id: u for u in [*(users.values()), personas.sam, personas.hana, personas.ola]},
+        "coordinators": coordinators,
         "areas": user_areas,
         "riverside": partner_schools["Riverside Primary School"],
         "southfield": partner_schools["Southfield Academy"],
@@ -1314,9 +1279,135 @@ def plan_county_families(
         for plan in candidates[: max(0, 3 - caseload[uid])]:
             plan.grants.append((uid, not plan.grants))
             caseload[uid] += 1
-    for plan in plans:
-        gen.plan_episodes(plan)
+    plan_county_stories(plans, personas, practitioners, seed, today)
     return plans
+
+
+# What Sam's Riverside families (Morpeth) have been through, so that "My work" shows reviews due and
+# overdue, meetings tomorrow and next week, and families at every point of the pathway. Hana is in the
+# team of the even ones.
+SAM_STORIES: tuple[tuple[str, dict], ...] = (
+    ("reviewing", {"due": "soon", "next_meeting": "tomorrow", "reviews": 2}),
+    ("plan_active", {"due": "overdue"}),
+    ("assessment", {"source": EpisodeSource.DIRECT, "baseline": True, "next_meeting": 7}),
+    ("open", {}),
+    ("reviewing", {"due": "overdue", "reviews": 1}),
+    ("step_down_open", {"stage": "plan", "due": "later", "next_meeting": 12}),
+    ("reviewing", {"due": "later", "reviews": 4}),
+    ("closed", {"reason": ClosureReason.OUTCOMES_ACHIEVED}),
+    ("re_referral", {"stage": "assessment"}),
+    ("closed", {"reason": ClosureReason.STEP_UP}),
+    ("plan_active", {"due": "soon", "next_meeting": 3}),
+    ("up_then_down", {"stage": "review", "due": "later"}),
+    ("closed", {"reason": ClosureReason.CONSENT_WITHDRAWN}),
+    ("none", {}),
+)
+ASHWORTH_STORY = ("reviewing", {"due": "soon", "reviews": 3, "next_meeting": 4, "lead_change": False})
+
+
+def facts_for(plan: FamilyPlan, today: dt.date) -> pathway_demo.Facts:
+    school = next((p.school.name for p in plan.people if p.school is not None), "School")
+    return pathway_demo.Facts(
+        members=[
+            pathway_demo.Member(i, p.first_name, p.last_name, p.role, p.age(today), p.end_date is None)
+            for i, p in enumerate(plan.people)
+        ],
+        school=school,
+    )
+
+
+def _known_from(plan: FamilyPlan, day: dt.date) -> None:
+    """The family has been known since ``day`` (earlier than planned): move the dates people joined."""
+    for p in plan.people:
+        if p.start_date == plan.known_since and p.expected_date_of_birth is None:
+            p.start_date = max(day, p.date_of_birth or day)
+    plan.known_since = min(plan.known_since, day)
+
+
+def story_planner(
+    rng: random.Random, today: dt.date, users: dict[int, User], *, all_areas: bool = True
+) -> pathway_demo.StoryPlanner:
+    names = {uid: u.display_name for uid, u in users.items()}
+    roles = {uid: u.job_title for uid, u in users.items()}
+    return pathway_demo.StoryPlanner(
+        rng,
+        today,
+        list(
+            OutcomeArea.objects.filter(active=True).order_by("order", "name").values_list("code", flat=True)
+        ),
+        name=lambda uid: names.get(uid, "the lead professional"),
+        role=lambda uid: roles.get(uid, ""),
+        all_areas=all_areas,
+    )
+
+
+def _stories(
+    planner: pathway_demo.StoryPlanner,
+    plan: FamilyPlan,
+    facts: pathway_demo.Facts,
+    coordinator: int | None,
+    choices: list[tuple[str, dict]],
+    *,
+    stretch: bool,
+) -> bool:
+    """Give the family the first of ``choices`` that fits the time it has been known (or, with
+    ``stretch``, the first one, moving the date it became known). Returns whether one was given."""
+    lead = plan.lead
+    others = [uid for uid, _ in plan.grants if uid != lead]
+    for kind, options in choices:
+        stories = planner.family(
+            kind,
+            facts,
+            lead=lead,
+            others=others,
+            coordinator=coordinator,
+            earliest=dt.date.min if stretch else plan.known_since,
+            options=options,
+        )
+        if stories is not None:
+            if stories and stories[0].first_day < plan.known_since:
+                _known_from(plan, stories[0].first_day - dt.timedelta(days=30))
+            plan.episodes = stories
+            return True
+    return False
+
+
+def plan_county_stories(
+    plans: list[FamilyPlan], personas: Personas, practitioners: dict, seed: int, today: dt.date
+) -> None:
+    """Each family's history on the pathway: Sam's as SAM_STORIES, then every kind and closure reason
+    of pathway.demo.COVERAGE once or twice, then kinds at random in realistic proportions."""
+    rng = random.Random(f"{seed}:county-pathway")
+    planner = story_planner(rng, today, practitioners["users"])
+    coordinators = practitioners["coordinators"]
+    pending = list(pathway_demo.COVERAGE)
+    for i, plan in enumerate(plans):
+        if plan.lead is None:
+            continue
+        facts = facts_for(plan, today)
+        coordinator = coordinators.get(plan.area.hub_id)
+        if i < SAM_FAMILIES:
+            _stories(planner, plan, facts, coordinator, [SAM_STORIES[i % len(SAM_STORIES)]], stretch=True)
+        elif i >= SAM_FAMILIES + OLA_FAMILIES and pending:
+            for n, choice in enumerate(pending):
+                if _stories(planner, plan, facts, coordinator, [choice], stretch=False):
+                    del pending[n]
+                    break
+            else:
+                _stories(planner, plan, facts, coordinator, [("open", {})], stretch=True)
+        else:
+            choices = [planner.pick_kind() for _ in range(4)] + [("open", {})]
+            _stories(planner, plan, facts, coordinator, choices, stretch=True)
+        if not plan.episodes and rng.random() < 0.4:
+            plan.notes = planner.loose_notes(facts, plan.lead, plan.known_since)
+    for kind, options in pending:  # the dice left a kind out: give it to a family known long enough
+        for plan in plans[SAM_FAMILIES + OLA_FAMILIES :]:
+            if plan.lead is not None and not plan.episodes:
+                facts = facts_for(plan, today)
+                coordinator = coordinators.get(plan.area.hub_id)
+                if _stories(planner, plan, facts, coordinator, [(kind, options)], stretch=True):
+                    plan.notes = []
+                    break
 
 
 def _free_identifiers(plans: list[FamilyPlan]) -> None:
@@ -1338,10 +1429,11 @@ def _free_identifiers(plans: list[FamilyPlan]) -> None:
                 p.upn = None
 
 
-def write_families_orm(plans: list[FamilyPlan], users: dict[int, User], level: LevelOfNeed) -> int:
-    """Write plans through the ORM and grant access through the access layer. Returns families written."""
+def write_families_orm(plans: list[FamilyPlan]) -> list[tuple[FamilyPlan, Family, list[Person]]]:
+    """Write plans' families, people, memberships and relationships through the ORM. Returns each plan
+    with its family and its people (in the plan's order) for the pathway histories."""
     if not plans:
-        return 0
+        return []
     _free_identifiers(plans)
     families = Family.objects.bulk_create(
         [
@@ -1379,41 +1471,125 @@ def write_families_orm(plans: list[FamilyPlan], users: dict[int, User], level: L
             for pp in p.people
         ]
     )
-    members, relationships, episodes = [], [], []
+    members, relationships, written = [], [], []
     cursor = 0
     for plan, family in zip(plans, families, strict=True):
-        ids = [people[cursor + k].id for k in range(len(plan.people))]
+        own = people[cursor : cursor + len(plan.people)]
         cursor += len(plan.people)
-        for pid, pp in zip(ids, plan.people, strict=True):
+        for person, pp in zip(own, plan.people, strict=True):
             members.append(
                 FamilyMember(
-                    family=family, person_id=pid, role=pp.role, start_date=pp.start_date, end_date=pp.end_date
+                    family=family, person=person, role=pp.role, start_date=pp.start_date, end_date=pp.end_date
                 )
             )
         for a, b, kind in plan.relationships:
             relationships.append(
-                Relationship(family=family, from_person_id=ids[a], to_person_id=ids[b], type=kind)
+                Relationship(family=family, from_person_id=own[a].id, to_person_id=own[b].id, type=kind)
             )
-        for uid, change in plan.grants:
-            grant_family_access(user=users[uid], family=family, change=change)
-        for e in plan.episodes:
-            episodes.append(
-                Episode(
-                    family=family,
-                    level=level,
-                    status=e.status,
-                    opened_on=e.opened_on,
-                    closed_on=e.closed_on,
-                    closure_reason=e.closure_reason,
-                    social_care_reference=e.social_care_reference,
-                    assessor_id=e.lead,
-                    lead_professional_id=e.lead,
-                )
-            )
+        written.append((plan, family, own))
     FamilyMember.objects.bulk_create(members)
     Relationship.objects.bulk_create(relationships)
-    Episode.objects.bulk_create(episodes)
-    return len(families)
+    return written
+
+
+class PathwayContext(NamedTuple):
+    users: dict[int, User]
+    areas: dict[str, OutcomeArea]
+    levels: dict[str, LevelOfNeed]
+
+    @classmethod
+    def load(cls) -> PathwayContext:
+        return cls(
+            users=User.objects.in_bulk(),
+            areas={a.code: a for a in OutcomeArea.objects.filter(active=True)},
+            levels={lvl.code: lvl for lvl in LevelOfNeed.objects.all()},
+        )
+
+
+def write_history(
+    plan: FamilyPlan,
+    family: Family,
+    people: list[Person],
+    context: PathwayContext,
+    replay: pathway_demo.Replay,
+) -> None:
+    """The family's workers and pathway history, through the access layer and pathway.services, each
+    step at the time it happened. Workers the history does not put in a team (single-agency work, or an
+    episode not yet at that point) are granted access directly, from when the family became known."""
+    users = context.users
+    in_team = set().union(*(s.workers_in_team() for s in plan.episodes)) if plan.episodes else set()
+    holding_change = {uid for s in plan.episodes for uid in (s.assessor, s.final_lead) if uid}
+    replay.at(pathway_demo.moment(plan.known_since, 9))
+    for uid, change in plan.grants:
+        if uid not in in_team or (change and uid not in holding_change):
+            grant_family_access(user=users[uid], family=family, change=change)
+    pathway_demo.play_family(
+        plan.episodes,
+        family=family,
+        people=people,
+        users=users,
+        areas=context.areas,
+        levels=context.levels,
+        replay=replay,
+    )
+    for on, author, title, detail in plan.notes:
+        replay.at(pathway_demo.moment(on, 16, 30))
+        case_note_add(actor=users[author], family=family, occurred_on=on, title=title, detail=detail)
+
+
+def _age(born: dt.date | None, today: dt.date) -> int | None:
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def ashworth_history(personas: Personas, today: dt.date, seed: int, context: PathwayContext, replay) -> bool:
+    """The Ashworth anchor family's history: Sam assesses and leads, Hana is the only other worker in
+    the team, so that nobody gains access to it (ehcase.demo). Written once."""
+    family = personas.ashworth
+    if Episode.objects.filter(family=family).exists():
+        return False
+    rows = list(
+        FamilyMember.objects.filter(family=family).select_related("person").order_by("start_date", "id")
+    )
+    facts = pathway_demo.Facts(
+        members=[
+            pathway_demo.Member(
+                i,
+                m.person.first_name,
+                m.person.last_name,
+                m.role,
+                _age(m.person.date_of_birth, today),
+                m.end_date is None,
+            )
+            for i, m in enumerate(rows)
+        ],
+        school="Riverside Primary School",
+    )
+    planner = story_planner(random.Random(f"{seed}:ashworth"), today, context.users)
+    kind, options = ASHWORTH_STORY
+    stories = planner.family(
+        kind,
+        facts,
+        lead=personas.sam.id,
+        others=[personas.hana.id],
+        coordinator=personas.chris.id,
+        earliest=min(m.start_date for m in rows),
+        options={**options, "assessor": personas.sam.id, "source": EpisodeSource.TRIAGE},
+    )
+    if not stories:
+        return False
+    with replay.running():
+        pathway_demo.play_family(
+            stories,
+            family=family,
+            people=[m.person for m in rows],
+            users=context.users,
+            areas=context.areas,
+            levels=context.levels,
+            replay=replay,
+        )
+    return True
 
 
 def seed_county(
@@ -1439,13 +1615,21 @@ def seed_county(
             )
         )
         todo = [p for p in plans if p.reference not in existing]
-        level = LevelOfNeed.objects.get(code="3")
-        written = write_families_orm(todo, practitioners["users"], level)
+        written = write_families_orm(todo)
+        context = PathwayContext.load()
+        replay = pathway_demo.Replay()
+        with replay.running():
+            for plan, family, people in written:
+                write_history(plan, family, people, context, replay)
+        anchored = ashworth_history(personas, today, seed, context, pathway_demo.Replay())
+    episodes = sum(len(plan.episodes) for plan, _, _ in written)
     log(
         f"County: {len(COUNTY_AGENCIES)} agencies, {len(practitioners['areas'])} practitioners, "
-        f"{written} families written, {len(existing)} already present"
+        f"{len(written)} families written with {episodes} episodes"
+        + (" and the Ashworth family's" if anchored else "")
+        + f", {len(existing)} already present"
     )
-    return personas, written
+    return personas, len(written)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1513,7 +1697,7 @@ def build_large_structure(
     scale = min(1.0, families / LARGE_FULL_SIZE)
     areas = _area_infos()
     agencies = large_agencies(areas)
-    ensure_agencies((a.name, a.type, (a.hub_key,)) for a in agencies)
+    agency_rows = ensure_agencies((a.name, a.type, (a.hub_key,)) for a in agencies)
     specs: list[StaffSpec] = []
     placement: list[tuple[str, int]] = []  # (username, agency index)
     for n, agency in enumerate(agencies):
@@ -1561,30 +1745,47 @@ def build_large_structure(
         School("Southfield Academy", "secondary", OLA_SCHOOL_WEIGHT, [personas.ola.id])
     )
     guests = {(by_name["Morpeth"].id, AgencyType.HEALTH_VISITING): (personas.hana.id, HANA_SHARE)}
+    practitioners = {u.id: u for u in [*users.values(), personas.sam, personas.hana, personas.ola]}
+    agency_of = {users[username].id: agency_rows[agencies[n].name].id for username, n in placement}
+    agency_of |= {
+        personas.sam.id: personas.riverside.id,
+        personas.hana.id: personas.health_visiting.id,
+        personas.ola.id: personas.southfield.id,
+    }
     return County(
         areas=areas,
         schools=schools,
         early_years=dict(early_years),
         pools=dict(pools),
         guests=guests,
-        usernames={u.id: u.username for u in [*users.values(), personas.sam, personas.hana, personas.ola]},
+        usernames={uid: u.username for uid, u in practitioners.items()},
+        users=practitioners,
+        agency_of=agency_of,
     )
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_value(value) -> str:
+    """One value in COPY's text format. Called for every column of every row, so the commonest
+    types are tested first, by exact type."""
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, list):
-        return "{" + ",".join(value) + "}"
-    if isinstance(value, dt.date | dt.datetime):
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dt.date or kind is dt.datetime:
         return value.isoformat()
-    text = str(value)
+    if kind is list:
+        return "{" + ",".join(value) + "}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = value if kind is str else str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        text = text.translate(_COPY_ESCAPES)
     return text
 
 
@@ -1615,13 +1816,32 @@ def allocate_ids(cursor, model, count: int) -> list[int]:
     return [row[0] for row in cursor.fetchall()]
 
 
+PATHWAY_TABLES = (
+    ("episodes", Episode, pathway_demo.EPISODE_FIELDS),
+    ("transitions", EpisodeTransition, pathway_demo.TRANSITION_FIELDS),
+    ("levels", LevelChange, pathway_demo.LEVEL_FIELDS),
+    ("members", TafMember, pathway_demo.MEMBER_FIELDS),
+    ("meetings", TafMeeting, pathway_demo.MEETING_FIELDS),
+    ("leads", LeadProfessional, pathway_demo.LEAD_FIELDS),
+    ("reviews", Review, pathway_demo.REVIEW_FIELDS),
+    ("scores", OutcomeScore, pathway_demo.SCORE_FIELDS),
+    ("needs", IdentifiedNeed, pathway_demo.NEED_FIELDS),
+    ("chronology", ChronologyEntry, pathway_demo.CHRONOLOGY_FIELDS),
+)
+ID_MODELS = {"episodes": Episode, "meetings": TafMeeting, "reviews": Review}
+
+
 def write_families_copy(
-    plans: list[FamilyPlan], level_id: int, perm_ids: tuple[int, int], usernames: dict[int, str]
+    plans: list[FamilyPlan],
+    perm_ids: tuple[int, int],
+    usernames: dict[int, str],
+    rows: pathway_demo.StoryRows,
 ) -> dict[str, int]:
     """Write a chunk of plans with COPY. The caller holds the transaction.
 
-    Grants are the rows ``grant_family_access`` makes (view, and change for the lead), each with
-    the same "access granted" audit event it records."""
+    Grants are the rows ``grant_family_access`` makes (view, and change for the lead and the
+    assessors), each with the same "access granted" audit event it records. Episodes come with the
+    rows pathway.services would have written for their stories (``rows``, emptied here)."""
     _free_identifiers(plans)
     now = timezone.now()
     view_id, change_id = perm_ids
@@ -1671,7 +1891,9 @@ def write_families_copy(
                 for fid, p in zip(family_ids, plans, strict=True)
             ),
         )
-        people_rows, member_rows, rel_rows, perm_rows, episode_rows, audit_rows = [], [], [], [], [], []
+        wanted = pathway_demo.StoryRows.counts([story for p in plans for story in p.episodes])
+        reserved = {key: iter(allocate_ids(cursor, ID_MODELS[key], n)) for key, n in wanted.items()}
+        people_rows, member_rows, rel_rows, perm_rows, audit_rows = [], [], [], [], []
         user_type = User._meta.label_lower
         cursor_pos = 0
         for fid, plan in zip(family_ids, plans, strict=True):
@@ -1701,28 +1923,18 @@ def write_families_copy(
                 member_rows.append((fid, pid, pp.role, pp.start_date, pp.end_date))
             for a, b, kind in plan.relationships:
                 rel_rows.append((fid, ids[a], ids[b], kind))
+            assessors = {story.assessor for story in plan.episodes}
             for uid, change in plan.grants:
+                change = change or uid in assessors
                 perm_rows.append((view_id, uid, fid))
                 if change:
                     perm_rows.append((change_id, uid, fid))
                 summary = f"{'Read and change' if change else 'Read'} access for {usernames[uid]}"
                 audit_rows.append((now, AuditAction.GRANT, user_type, uid, fid, summary))
-            for e in plan.episodes:
-                episode_rows.append(
-                    (
-                        fid,
-                        e.status,
-                        level_id,
-                        e.opened_on,
-                        e.closed_on,
-                        e.closure_reason,
-                        e.social_care_reference,
-                        e.lead,
-                        e.lead,
-                        now,
-                        1,
-                    )
-                )
+            if plan.episodes:
+                rows.add(fid, ids, plan.episodes, reserved)
+            if plan.notes:
+                rows.loose_notes(fid, plan.notes)
         counts["people"] = copy_rows(
             cursor,
             Person,
@@ -1772,24 +1984,9 @@ def write_families_copy(
             ),
             (row + ("", "{}", "", "") for row in audit_rows),
         )
-        counts["episodes"] = copy_rows(
-            cursor,
-            Episode,
-            (
-                "family",
-                "status",
-                "level",
-                "opened_on",
-                "closed_on",
-                "closure_reason",
-                "social_care_reference",
-                "assessor",
-                "lead_professional",
-                "created_at",
-                "version",
-            ),
-            episode_rows,
-        )
+        for key, model, fields in PATHWAY_TABLES:
+            counts[key] = copy_rows(cursor, model, fields, rows.rows[key])
+            rows.rows[key].clear()
     return counts
 
 
@@ -1809,6 +2006,42 @@ def large_reference(index: int) -> str:
     return f"{LARGE_PREFIX}{index + 1:07d}"
 
 
+def large_coordinators(personas: Personas, areas: list[AreaInfo]) -> dict[int, int]:
+    """Hub id: the id of its coordinator (the default tier's), who triages the large tier's requests."""
+    usernames = {f"{a.hub_key.lower()}.coordinator": a.hub_id for a in areas if a.hub_key != NORTH}
+    out = {a.hub_id: personas.chris.id for a in areas if a.hub_key == NORTH}
+    for uid, username in User.objects.filter(username__in=usernames).values_list("id", "username"):
+        out[usernames[username]] = uid
+    return out
+
+
+def plan_large_stories(
+    planner: pathway_demo.StoryPlanner, plan: FamilyPlan, coordinator: int | None, today: dt.date
+) -> None:
+    """The family's pathway history in the large tier: kinds in the proportions of pathway.demo.KINDS
+    that fit the time the family has been known."""
+    if plan.lead is None:
+        return
+    facts = facts_for(plan, today)
+    others = [uid for uid, _ in plan.grants if uid != plan.lead]
+    for _ in range(3):
+        kind, options = planner.pick_kind()
+        stories = planner.family(
+            kind,
+            facts,
+            lead=plan.lead,
+            others=others,
+            coordinator=coordinator,
+            earliest=plan.known_since,
+            options=options,
+        )
+        if stories is not None:
+            plan.episodes = stories
+            break
+    if not plan.episodes and planner.rng.random() < 0.4:
+        plan.notes = planner.loose_notes(facts, plan.lead, plan.known_since)
+
+
 def seed_large(
     *,
     personas: Personas,
@@ -1826,9 +2059,12 @@ def seed_large(
     password_hash = make_password(DEMO_PASSWORD)
     with transaction.atomic():
         county = build_large_structure(personas, families, seed, password_hash, log)
-    level_id = LevelOfNeed.objects.get(code="3").id
     perm_ids = family_permission_ids()
     areas = county.areas
+    coordinators = large_coordinators(personas, areas)
+    area_ids = dict(OutcomeArea.objects.filter(active=True).values_list("code", "id"))
+    level_ids = dict(LevelOfNeed.objects.values_list("code", "id"))
+    level_names = dict(LevelOfNeed.objects.values_list("code", "name"))
     written = 0
     totals: dict[str, int] = defaultdict(int)
     chunks = range(0, families, chunk_size)
@@ -1846,6 +2082,10 @@ def seed_large(
             continue
         rng = random.Random(f"{seed}:large:{start}:{chunk_size}")
         gen = FamilyGenerator(rng, county, today)
+        planner = story_planner(
+            random.Random(f"{seed}:large-pathway:{start}:{chunk_size}"), today, county.users, all_areas=False
+        )
+        planner.areas = [a for a in planner.areas if a in area_ids]
         plans = []
         for i, ref in zip(range(start, stop), references, strict=True):
             # NHS numbers: three per family from the 999 test range while it lasts.
@@ -1853,13 +2093,20 @@ def seed_large(
                 reference=ref, area=rng.choice(areas), nhs_base=i * 3, nhs_slots=3, upn_base=i * 8
             )
             gen.assign_workers(plan)
-            gen.plan_episodes(plan)
+            plan_large_stories(planner, plan, coordinators.get(plan.area.hub_id), today)
             if ref not in existing:
                 plans.append(plan)
+        rows = pathway_demo.StoryRows(
+            area_ids=area_ids,
+            level_ids=level_ids,
+            level_names=level_names,
+            agency_of=county.agency_of.get,
+            name=planner.name,
+        )
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            counts = write_families_copy(plans, level_id, perm_ids, county.usernames)
+            counts = write_families_copy(plans, perm_ids, county.usernames, rows)
         written += counts["families"]
         for key, value in counts.items():
             totals[key] += value
@@ -1867,8 +2114,9 @@ def seed_large(
         log(
             f"  chunk {number}/{len(chunks)}: families to {stop:,} "
             f"({written:,} written, {totals['people']:,} people, {totals['grants']:,} grants, "
-            f"{totals['episodes']:,} episodes) after {elapsed:.0f}s, "
-            f"{written / max(elapsed, 0.001):,.0f} families/s"
+            f"{totals['episodes']:,} episodes, {totals['meetings']:,} meetings, "
+            f"{totals['reviews']:,} reviews, {totals['chronology']:,} chronology lines) "
+            f"after {elapsed:.0f}s, {written / max(elapsed, 0.001):,.0f} families/s"
         )
     return written
 
@@ -1879,7 +2127,7 @@ ANALYZE_MODELS = (
     FamilyMember,
     Relationship,
     FamilyUserObjectPermission,
-    Episode,
+    *(model for _, model, _ in PATHWAY_TABLES),
     User,
     Membership,
     Agency,

@@ -121,17 +121,55 @@ REQUESTS = (
     "Housing officer reports arrears and an overcrowded home",
 )
 NOTES = (
-    ("Home visit", "Visited {parent} at home. {child} was at school. Talked through the plan and next steps."),
-    ("Telephone call with {parent}", "{parent} rang to say the week had been hard; agreed to visit on Thursday."),
+    (
+        "Home visit",
+        "Visited {parent} at home. Talked through the plan and what has changed since the meeting.",
+    ),
+    (
+        "Home visit",
+        "Visited after school. {child} showed me their reading book; {parent} tired but positive.",
+    ),
+    (
+        "Telephone call with {parent}",
+        "{parent} rang to say the week had been hard; agreed to visit on Thursday.",
+    ),
+    ("Telephone call with {parent}", "Checked in by phone. {parent} has the appointment letter and a lift."),
     ("School update", "Spoke to {child}'s class teacher: attendance {pct}% this half term, settling better."),
-    ("Joint visit", "Joint visit with the health visitor. Home conditions fine; {baby} well."),
+    ("School update", "Pastoral lead says {child} has had a good fortnight; one late mark."),
+    (
+        "Joint visit",
+        "Joint visit with the health visitor. Home conditions fine; {baby} well and gaining weight.",
+    ),
+    ("Health visitor contact", "{baby}'s review done at home; referral to the speech and language drop-in."),
     ("Visit not completed", "No answer at the planned visit. Left a card and texted {parent}."),
     ("Session with {child}", "One-to-one session with {child} on feelings and worries. Engaged well."),
+    ("Session with {child}", "Walk and talk with {child}: friendships, sleep, what helps at home."),
     ("Appointment attended", "Went with {parent} to the appointment; next one booked."),
     ("Message from {parent}", "{parent} texted to say the benefits payment has come through."),
     ("Contact with housing", "Housing officer confirmed the repayment plan for the arrears is in place."),
-    ("Strengths noticed", "{parent} has kept to the bedtime routine all week; {child} calmer in the mornings."),
+    (
+        "Strengths noticed",
+        "{parent} has kept to the bedtime routine all week; {child} calmer in the mornings.",
+    ),
+    (
+        "Parenting session",
+        "Third parenting session with {parent}: praise and routines. Homework: a reward chart.",
+    ),
+    ("Food bank referral", "Voucher given for the food bank; {parent} also referred for a benefits check."),
+    ("Professionals' discussion", "Spoke to the GP practice about {parent}'s review; they will write to me."),
 )
+AREA_WORDS = {
+    "education": "education",
+    "early_years": "early years",
+    "health": "health",
+    "substance_use": "substance use",
+    "family_relationships": "family relationships",
+    "safety": "safety",
+    "crime": "crime",
+    "domestic_abuse": "domestic abuse",
+    "housing": "housing",
+    "financial_stability": "money",
+}
 LOCATIONS = (
     ("Family home", False),
     ("{school}", False),
@@ -163,7 +201,11 @@ FAMILY_VIEWS = (
 )
 NEED_OUTCOMES = {
     ClosureReason.OUTCOMES_ACHIEVED: ((NeedOutcome.MET, 70), (NeedOutcome.PARTLY_MET, 30)),
-    ClosureReason.STEP_DOWN: ((NeedOutcome.MET, 50), (NeedOutcome.PARTLY_MET, 40), (NeedOutcome.TRANSFERRED, 10)),
+    ClosureReason.STEP_DOWN: (
+        (NeedOutcome.MET, 50),
+        (NeedOutcome.PARTLY_MET, 40),
+        (NeedOutcome.TRANSFERRED, 10),
+    ),
     ClosureReason.CONSENT_WITHDRAWN: (
         (NeedOutcome.NOT_MET, 50),
         (NeedOutcome.PARTLY_MET, 40),
@@ -214,6 +256,7 @@ COVERAGE: tuple[tuple[str, dict], ...] = (
     ("reviewing", {"due": "overdue", "reviews": 2}),
     ("reviewing", {"due": "soon", "next_meeting": "tomorrow"}),
     ("reviewing", {"due": "later", "reviews": 4}),
+    ("reviewing", {"reviews": 3, "lead_change": True}),
     ("step_down_open", {}),
     ("step_down_open", {"stage": "review"}),
     ("re_referral", {}),
@@ -287,6 +330,18 @@ class Facts:
             self.consent_from = f"{first.first_name} {first.last_name} (for themself)"
         else:
             self.consent_from = "the family"
+
+    def fits(self, text: str) -> bool:
+        """Whether a text's placeholders make sense for this family (a baby, a child)."""
+        return ("{baby}" not in text or bool(self.young)) and ("{child}" not in text or bool(self.children))
+
+    def choose(self, rng: random.Random, options: Sequence, count: int = 1) -> list:
+        """``count`` of the options that fit the family, without repeats while they last."""
+        fitting = [o for o in options if self.fits(o if isinstance(o, str) else "".join(o))] or list(options)
+        out: list = []
+        while len(out) < count:
+            out += rng.sample(fitting, min(len(fitting), count - len(out)))
+        return out
 
     def words(self, text: str, rng: random.Random, **extra) -> str:
         return text.format(
@@ -449,6 +504,8 @@ class StoryPlanner:
         has been known (the caller picks another)."""
         rng = self.rng
         options = dict(options or {})
+        if options.get("lead_change") and not [uid for uid in others if uid != lead]:
+            return None  # nobody to hand over from
         common = {"facts": facts, "lead": lead, "others": list(others), "coordinator": coordinator}
         stories: list[EpisodeStory]
         if kind == "none":
@@ -469,7 +526,9 @@ class StoryPlanner:
             stage = options.pop("stage", None) or rng.choice(("assessment", "plan", "review", "review"))
             stories = [self.episode(**common, source=EpisodeSource.STEP_DOWN, stage=stage, **options)]
         elif kind in ("re_referral", "returned", "up_then_down"):
-            stage = options.pop("stage", None) or rng.choice(("open", "assessment", "plan", "review", "review"))
+            stage = options.pop("stage", None) or rng.choice(
+                ("open", "assessment", "plan", "review", "review")
+            )
             if kind == "up_then_down":
                 later = self.episode(**common, source=EpisodeSource.STEP_DOWN, stage=stage, **options)
                 gap, reason = rng.randint(90, 300), ClosureReason.STEP_UP
@@ -491,7 +550,9 @@ class StoryPlanner:
             earlier = self.closed(common, reason, later.first_day - dt.timedelta(days=gap))
             if kind == "up_then_down":
                 later.social_care_reference = earlier.closure.social_care_reference
-                later.opening_reason = f"Stepped down from children's social care ({later.social_care_reference})"
+                later.opening_reason = (
+                    f"Stepped down from children's social care ({later.social_care_reference})"
+                )
             stories = [earlier, later]
         else:  # pragma: no cover - a programming error
             raise ValueError(f"Unknown story kind {kind!r}")
@@ -531,6 +592,7 @@ class StoryPlanner:
         next_meeting: int | str | None = None,
         baseline: bool | None = None,
         lead_change: bool | None = None,
+        assessor: int | None = None,
     ) -> EpisodeStory:
         rng = self.rng
         today = self.today
@@ -539,7 +601,7 @@ class StoryPlanner:
         reviews = reviews if stage == "review" else 0
         if source == EpisodeSource.DIRECT:
             assessor = lead
-        else:
+        elif assessor is None:
             assessor = lead if not others or rng.random() < 0.75 else rng.choice(others)
         if lead_change is None:
             lead_change = stage == "review" and reviews >= 2 and bool(others) and rng.random() < 0.2
@@ -616,18 +678,22 @@ class StoryPlanner:
         if story.team_on is not None and story.team_on < (story.assessment_on or opened_on):
             story.team_on = story.assessment_on
         if source == EpisodeSource.TRIAGE:
-            story.request = facts.words(rng.choice(REQUESTS), rng)
+            story.request = facts.words(facts.choose(rng, REQUESTS)[0], rng)
             story.opening_reason = f"Hub triage: early help assessment at level 3. {story.request}"
         elif source == EpisodeSource.STEP_DOWN:
             story.social_care_reference = f"CSC-{rng.randint(100000, 999999)}"
-            story.handover_notes = facts.words(rng.choice(HANDOVERS), rng, months=rng.randint(4, 14))
+            story.handover_notes = facts.words(
+                facts.choose(rng, HANDOVERS)[0], rng, months=rng.randint(4, 14)
+            )
             story.opening_reason = f"Stepped down from children's social care ({story.social_care_reference})"
             story.request = "Step-down request from children's social care with the child in need plan"
 
         # The team: the other workers, the parents, and young people old enough to take part.
         if team is not None:
             # The lead to be joins before the first meeting, so that they are invited to it.
-            story.workers = [(uid, self.role(uid)) for uid in dict.fromkeys([lead, *others]) if uid != assessor]
+            story.workers = [
+                (uid, self.role(uid)) for uid in dict.fromkeys([lead, *others]) if uid != assessor
+            ]
             for m in facts.parents[:2]:
                 story.family.append((m.index, "Parent or carer"))
             for m in facts.teens:
@@ -640,9 +706,7 @@ class StoryPlanner:
         need_areas = {a for a, _ in story.needs}
         if base is not None:
             story.baseline_on = day(base)
-            story.baseline = {
-                a: rng.randint(1, 4) if a in need_areas else rng.randint(4, 8) for a in areas
-            }
+            story.baseline = {a: rng.randint(1, 4) if a in need_areas else rng.randint(4, 8) for a in areas}
         # Meetings.
         if first is not None:
             story.lead = first_lead
@@ -671,11 +735,13 @@ class StoryPlanner:
                     meeting.review = ReviewPlan(
                         scores=dict(scores),
                         decision=decision if last_review and decision else ReviewDecision.CONTINUE,
-                        summary=self._summary(story.baseline, scores),
+                        summary=self._summary(story.baseline, scores, [a for a, _ in story.needs]),
                     )
                 meeting.decisions = self._decisions(facts, story, meeting)
                 if k and rng.random() < 0.4:
-                    meeting.plan_changes = facts.words(ACTIONS[rng.choice(sorted(need_areas))], rng).capitalize()
+                    meeting.plan_changes = facts.words(
+                        ACTIONS[rng.choice(sorted(need_areas))], rng
+                    ).capitalize()
                 story.meetings.append(meeting)
                 anchor = meeting.recorded_at + dt.timedelta(minutes=10)
             for before, after in zip(story.meetings, story.meetings[1:], strict=False):
@@ -687,7 +753,9 @@ class StoryPlanner:
                 story.lead_change = (
                     on,
                     lead,
-                    facts.words("{parent} asked for {lead}, who sees {child} every day", rng, lead=self.name(lead)),
+                    facts.words(
+                        "{parent} asked for {lead}, who sees {child} every day", rng, lead=self.name(lead)
+                    ),
                     f"Handing over to {self.name(lead)}: plan and actions up to date; "
                     + facts.words("{parent} prefers texts to calls.", rng),
                 )
@@ -733,7 +801,8 @@ class StoryPlanner:
         relevant = [
             a
             for a in self.areas
-            if not (a == "early_years" and not facts.young) and not (a == "education" and not facts.school_age)
+            if not (a == "early_years" and not facts.young)
+            and not (a == "education" and not facts.school_age)
         ]
         if self.all_areas:
             return relevant
@@ -748,7 +817,7 @@ class StoryPlanner:
             if area in needs:
                 step = rng.choice((-1, 0, 1, 1, 2, 2))
             else:
-                step = rng.choice((-1, 0, 0, 0, 1))
+                step = rng.choice((-1, 0, 0, 0, 0, 0, 1))
             out[area] = max(0, min(10, score + step))
         if closure in (ClosureReason.OUTCOMES_ACHIEVED, ClosureReason.STEP_DOWN):
             for area in needs & set(out):
@@ -760,14 +829,18 @@ class StoryPlanner:
         return out
 
     @staticmethod
-    def _summary(baseline: dict[str, int], scores: dict[str, int]) -> str:
-        up = sum(1 for a, s in scores.items() if s > baseline.get(a, s))
-        down = sum(1 for a, s in scores.items() if s < baseline.get(a, s))
-        total = sum(scores.values()) - sum(baseline.get(a, 0) for a in scores)
-        return (
-            f"Since the baseline {up} area{'s' if up != 1 else ''} improved and {down} fell back "
-            f"({'+' if total >= 0 else ''}{total} points in all)."
+    def _summary(baseline: dict[str, int], scores: dict[str, int], needs: Sequence[str]) -> str:
+        moved = ", ".join(
+            f"{AREA_WORDS.get(a, a)} {baseline[a]} to {scores[a]}" for a in needs if a in scores
         )
+        others = [a for a in scores if a not in needs]
+        up = sum(1 for a in others if scores[a] > baseline[a])
+        down = sum(1 for a in others if scores[a] < baseline[a])
+        if not up and not down:
+            rest = "other areas steady"
+        else:
+            rest = f"other areas: {up} up, {down} down"
+        return f"Since the baseline: {moved}; {rest}."
 
     def _decisions(self, facts: Facts, story: EpisodeStory, meeting: MeetingPlan) -> str:
         rng = self.rng
@@ -776,17 +849,20 @@ class StoryPlanner:
         )
         if meeting.first:
             return (
-                f"Family plan agreed with {facts.parent}. {self.name(story.lead)} agreed as lead professional. "
-                f"Actions: {actions}."
+                f"Family plan agreed with {facts.parent}. {self.name(story.lead)} agreed as lead "
+                f"professional. Actions: {actions}."
             )
         decision = ReviewDecision(meeting.review.decision).label
-        return f"Plan reviewed with the family. {meeting.review.summary} Decision: {decision.lower()}. Next: {actions}."
+        return (
+            f"Plan reviewed with the family. {meeting.review.summary} Decision: {decision.lower()}. "
+            f"Next: {actions}."
+        )
 
     def _closure(self, facts: Facts, story: EpisodeStory, reason: str, end_on: dt.date) -> Closure:
         rng = self.rng
         closure = Closure(on=end_on, reason=reason)
         if reason == ClosureReason.STEP_UP:
-            closure.step_up_reason = facts.words(rng.choice(STEP_UP_REASONS), rng)
+            closure.step_up_reason = facts.words(facts.choose(rng, STEP_UP_REASONS)[0], rng)
             closure.social_care_reference = f"CSC-{rng.randint(100000, 999999)}"
             return closure
         if reason == ClosureReason.OTHER:
@@ -795,8 +871,8 @@ class StoryPlanner:
             closure.note = {
                 ClosureReason.OUTCOMES_ACHIEVED: "Family plan completed; the family know how to come back.",
                 ClosureReason.STEP_DOWN: "School and health visiting carry on as single agencies.",
-                ClosureReason.CONSENT_WITHDRAWN: f"{facts.parent} no longer wants support and withdrew consent.",
-                ClosureReason.MOVED_AWAY: "The family moved out of the county; records passed on with consent.",
+                ClosureReason.CONSENT_WITHDRAWN: f"{facts.parent} no longer wants support.",
+                ClosureReason.MOVED_AWAY: "The family moved out of the county; records passed on.",
             }[reason]
         closure.outcomes = [weighted(rng, NEED_OUTCOMES[reason]) for _ in story.needs]
         return closure
@@ -836,6 +912,18 @@ class StoryPlanner:
             )
         )
 
+    def loose_notes(self, facts: Facts, author: int, since: dt.date) -> list[tuple[dt.date, int, str, str]]:
+        """Case notes of a worker's single-agency contact with a family that has no episode."""
+        rng = self.rng
+        span = (self.today - since).days - 1
+        if span < 1:
+            return []
+        out = []
+        for title, detail in facts.choose(rng, NOTES, rng.randint(1, 3)):
+            on = since + dt.timedelta(days=rng.randint(1, span))
+            out.append((on, author, facts.words(title, rng), facts.words(detail, rng)))
+        return sorted(out, key=lambda n: n[0])
+
     def _notes(self, facts: Facts, story: EpisodeStory) -> None:
         rng = self.rng
         start = story.opened_on + dt.timedelta(days=1)
@@ -847,11 +935,10 @@ class StoryPlanner:
         writers = [story.assessor]
         if story.final_lead:
             writers += [story.final_lead, story.final_lead]
-        for _ in range(count):
+        for title, detail in facts.choose(rng, NOTES, count):
             on = start + dt.timedelta(days=rng.randint(0, span))
             team = story.team_on is not None and on >= story.team_on
             author = rng.choice(writers + [uid for uid, _ in story.workers]) if team else story.assessor
-            title, detail = rng.choice(NOTES)
             story.notes.append((on, author, facts.words(title, rng), facts.words(detail, rng)))
         story.notes.sort(key=lambda n: n[0])
 
@@ -927,7 +1014,10 @@ class _Player:
         if s.lead_change is not None:
             add(moment(s.lead_change[0], 15), self.change_lead)
         for on, code, reason in s.level_changes:
-            add(moment(on, 15, 30), lambda code=code, on=on, reason=reason: self.change_level(code, on, reason))
+            add(
+                moment(on, 15, 30),
+                lambda code=code, on=on, reason=reason: self.change_level(code, on, reason),
+            )
         for on, author, title, detail in s.notes:
             add(moment(on, 16, 30), lambda a=(on, author, title, detail): self.note(*a))
         if s.closure is not None:
@@ -1004,7 +1094,8 @@ class _Player:
         self.episode = services.episode_start_assessment(
             actor=self.users[s.assessor],
             episode=self.episode,
-            reason=f"Early Help Assessment started; consent from {s.consent_from} on {s.assessment_on:%-d %B %Y}",
+            reason=f"Early Help Assessment started; consent from {s.consent_from} "
+            f"on {s.assessment_on:%-d %B %Y}",
         )
 
     def team(self) -> None:
@@ -1022,7 +1113,9 @@ class _Player:
             )
         for code, description in s.needs:
             self.needs.append(
-                services.need_add(actor=actor, episode=self.episode, area=self.areas[code], description=description)
+                services.need_add(
+                    actor=actor, episode=self.episode, area=self.areas[code], description=description
+                )
             )
 
     def baseline(self) -> None:
@@ -1064,9 +1157,13 @@ class _Player:
             if member.user_id in (self.lead, s.assessor) or (m.first and member.user_id == s.lead):
                 value = Attendance.ATTENDED
             elif member.person_id:
-                value = weighted(rng, ((Attendance.ATTENDED, 85), (Attendance.APOLOGIES, 5), (Attendance.ABSENT, 10)))
+                value = weighted(
+                    rng, ((Attendance.ATTENDED, 85), (Attendance.APOLOGIES, 5), (Attendance.ABSENT, 10))
+                )
             else:
-                value = weighted(rng, ((Attendance.ATTENDED, 75), (Attendance.APOLOGIES, 20), (Attendance.ABSENT, 5)))
+                value = weighted(
+                    rng, ((Attendance.ATTENDED, 75), (Attendance.APOLOGIES, 20), (Attendance.ABSENT, 5))
+                )
             attendance[member.pk] = value
         actor = self.actor()
         services.meeting_record(
@@ -1117,7 +1214,9 @@ class _Player:
     def note(self, on: dt.date, author: int, title: str, detail: str) -> None:
         from . import services
 
-        services.case_note_add(actor=self.users[author], family=self.family, occurred_on=on, title=title, detail=detail)
+        services.case_note_add(
+            actor=self.users[author], family=self.family, occurred_on=on, title=title, detail=detail
+        )
 
     def close(self) -> None:
         from . import services
@@ -1142,9 +1241,428 @@ class _Player:
         )
 
 
-def play_family(stories: Sequence[EpisodeStory], *, family, people, users, areas, levels, replay: Replay) -> None:
+def play_family(
+    stories: Sequence[EpisodeStory], *, family, people, users, areas, levels, replay: Replay
+) -> None:
     """Write a family's stories through pathway.services, oldest first. ``people`` are the family's
     Person rows by member index, ``users`` Users by id, ``areas`` OutcomeAreas by code and ``levels``
     LevelOfNeed by code. Runs inside ``replay.running()``."""
     for story in stories:
-        _Player(story, family=family, people=people, users=users, areas=areas, levels=levels, replay=replay).play()
+        _Player(
+            story, family=family, people=people, users=users, areas=areas, levels=levels, replay=replay
+        ).play()
+
+
+# --------------------------------------------------------------------------------------------
+# The same stories as rows for COPY (large tier)
+
+EPISODE_FIELDS = (
+    "id",
+    "family",
+    "status",
+    "level",
+    "opened_on",
+    "closed_on",
+    "closure_reason",
+    "closure_note",
+    "social_care_reference",
+    "source",
+    "handover_notes",
+    "is_re_referral",
+    "step_up_reason",
+    "next_review_due",
+    "assessor",
+    "lead_professional",
+    "created_at",
+    "version",
+)
+TRANSITION_FIELDS = ("episode", "from_status", "to_status", "occurred_at", "by", "reason")
+LEVEL_FIELDS = ("episode", "level", "changed_on", "by", "reason", "created_at")
+MEMBER_FIELDS = ("episode", "user", "agency", "person", "role", "joined_on", "left_on")
+LEAD_FIELDS = (
+    "episode",
+    "user",
+    "started_on",
+    "ended_on",
+    "family_view",
+    "handover_note",
+    "agreed_at",
+    "recorded_by",
+)
+MEETING_FIELDS = (
+    "id",
+    "episode",
+    "starts_at",
+    "location",
+    "online",
+    "status",
+    "decisions",
+    "plan_changes",
+    "next_meeting_on",
+    "created_by",
+    "created_at",
+    "version",
+)
+REVIEW_FIELDS = (
+    "id",
+    "episode",
+    "held_on",
+    "is_baseline",
+    "meeting",
+    "decision",
+    "summary",
+    "recorded_by",
+    "created_at",
+)
+SCORE_FIELDS = ("review", "area", "score")
+NEED_FIELDS = ("episode", "area", "description", "outcome", "created_at")
+CHRONOLOGY_FIELDS = (
+    "family",
+    "episode",
+    "kind",
+    "occurred_on",
+    "title",
+    "detail",
+    "author",
+    "significant",
+    "created_at",
+)
+_STATUS_LABEL = {s.value: s.label.lower() for s in EpisodeStatus}
+
+
+class StoryRows:
+    """Rows for the pathway tables from stories, as pathway.services would have written them (without
+    their audit events). ``ids`` reserves primary keys: ``ids(model_name, count)``; ``agency_of`` gives
+    a worker's agency id and ``name`` their display name."""
+
+    def __init__(
+        self,
+        *,
+        area_ids: dict[str, int],
+        level_ids: dict[str, int],
+        level_names: dict[str, str],
+        agency_of: Callable[[int], int | None],
+        name: Callable[[int], str],
+    ):
+        self.area_ids = area_ids
+        self.level_ids = level_ids
+        self.level_names = level_names
+        self.agency_of = agency_of
+        self.name = name
+        self.rows: dict[str, list[tuple]] = {
+            key: []
+            for key in (
+                "episodes",
+                "transitions",
+                "levels",
+                "members",
+                "leads",
+                "meetings",
+                "reviews",
+                "scores",
+                "needs",
+                "chronology",
+            )
+        }
+
+    def loose_notes(self, family_id: int, notes: Sequence[tuple[dt.date, int, str, str]]) -> None:
+        self.rows["chronology"].extend(
+            (family_id, None, ChronologyKind.NOTE, on, title, detail, author, False, moment(on, 16, 30))
+            for on, author, title, detail in notes
+        )
+
+    @staticmethod
+    def counts(stories: Sequence[EpisodeStory]) -> dict[str, int]:
+        """How many ids ``add`` takes for these stories."""
+        return {
+            "episodes": len(stories),
+            "meetings": sum(len(s.meetings) for s in stories),
+            "reviews": sum(
+                (s.baseline_on is not None) + sum(1 for m in s.meetings if m.review is not None)
+                for s in stories
+            ),
+        }
+
+    def add(
+        self,
+        family_id: int,
+        person_ids: Sequence[int],
+        stories: Sequence[EpisodeStory],
+        ids: dict[str, Iterator[int]],
+    ) -> None:
+        last_closed: dt.date | None = None
+        for story in stories:
+            self._episode(family_id, person_ids, story, ids, last_closed)
+            if story.closure is not None:
+                last_closed = story.closure.on
+
+    def _episode(self, family_id, person_ids, s: EpisodeStory, ids, last_closed) -> None:
+        r = self.rows
+        chronology = r["chronology"]
+        episode_id = next(ids["episodes"])
+        opened_at = moment(s.opened_on, 10)
+        opener = s.assessor if s.source == EpisodeSource.DIRECT else (s.coordinator or s.assessor)
+        # As pathway.services.episode_open: a step down from social care is not a re-referral.
+        re_referral = (
+            s.source != EpisodeSource.STEP_DOWN
+            and last_closed is not None
+            and (s.opened_on - last_closed).days <= 365
+        )
+
+        def note(kind, on, title, detail="", author=None, significant=False, when=None):
+            chronology.append(
+                (family_id, episode_id, kind, on, title, detail, author, significant, when or moment(on, 12))
+            )
+
+        status = S.OPEN
+        version = 1
+
+        def transition(to: str, when: dt.datetime, by: int | None, reason: str) -> None:
+            nonlocal status, version
+            r["transitions"].append((episode_id, status, to, when, by, reason[:500]))
+            version += 1
+            note(
+                ChronologyKind.TRANSITION, when.date(), f"Episode: {_STATUS_LABEL[to]}", reason, by, when=when
+            )
+            status = to
+
+        # Opening: the request, the triage decision or the step down, the assessor in the team.
+        if s.requested_on is not None:
+            chronology.append(
+                (
+                    family_id,
+                    None,
+                    ChronologyKind.REQUEST,
+                    s.requested_on,
+                    "Request for support" if s.source == EpisodeSource.TRIAGE else "Step-down request",
+                    s.request,
+                    s.referrer or s.coordinator,
+                    False,
+                    moment(s.requested_on, 9, 30),
+                )
+            )
+        if s.source == EpisodeSource.TRIAGE:
+            chronology.append(
+                (
+                    family_id,
+                    None,
+                    ChronologyKind.TRIAGE,
+                    s.opened_on,
+                    "Hub triage: early help assessment (level 3)",
+                    s.request,
+                    s.coordinator,
+                    False,
+                    opened_at,
+                )
+            )
+        reason = s.opening_reason or f"Assessment started with consent from {s.consent_from}"
+        r["transitions"].append((episode_id, "", S.OPEN, opened_at, opener, reason[:500]))
+        r["levels"].append((episode_id, self.level_ids[OPEN_LEVEL], s.opened_on, opener, "Opened", opened_at))
+        title = "Early help episode opened" + (" (re-referral within 12 months)" if re_referral else "")
+        note(ChronologyKind.TRANSITION, s.opened_on, title, reason, opener, True, opened_at)
+        r["members"].append(
+            (episode_id, s.assessor, self.agency_of(s.assessor), None, "Assessor", s.opened_on, None)
+        )
+        if s.assessment_on is not None:
+            when = opened_at if s.source == EpisodeSource.DIRECT else moment(s.assessment_on, 11)
+            transition(
+                S.ASSESSMENT,
+                when,
+                s.assessor,
+                f"Early Help Assessment started; consent from {s.consent_from}",
+            )
+        # The team and the needs.
+        need_rows = []
+        if s.team_on is not None:
+            joined = moment(s.team_on, 12)
+            for index, role in s.family:
+                r["members"].append((episode_id, None, None, person_ids[index], role, s.team_on, None))
+            for uid, role in s.workers:
+                r["members"].append((episode_id, uid, self.agency_of(uid), None, role, s.team_on, None))
+            for code, description in s.needs:
+                need_rows.append([episode_id, self.area_ids[code], description, "", joined])
+        # Baseline.
+        if s.baseline_on is not None:
+            review_id = next(ids["reviews"])
+            when = moment(s.baseline_on, 14)
+            r["reviews"].append(
+                (
+                    review_id,
+                    episode_id,
+                    s.baseline_on,
+                    True,
+                    None,
+                    "",
+                    "Baseline from the assessment",
+                    s.assessor,
+                    when,
+                )
+            )
+            r["scores"].extend((review_id, self.area_ids[a], v) for a, v in s.baseline.items())
+            note(
+                ChronologyKind.ASSESSMENT,
+                s.baseline_on,
+                "Baseline outcome scores recorded",
+                "",
+                s.assessor,
+                when=when,
+            )
+        # Meetings, the lead professional and reviews.
+        lead = None
+        lead_rows: list[list] = []
+        next_review_due = None
+        change = s.lead_change
+        for m in s.meetings:
+            meeting_id = next(ids["meetings"])
+            if change is not None and lead is not None and change[0] <= m.held_on and lead != change[1]:
+                lead = self._change_lead(family_id, episode_id, lead_rows, change, lead)
+            actor = lead or s.assessor
+            scheduled = m.scheduled_at or m.recorded_at
+            r["meetings"].append(
+                (
+                    meeting_id,
+                    episode_id,
+                    m.starts_at,
+                    m.location,
+                    m.online,
+                    "held" if m.held else "scheduled",
+                    m.decisions if m.held else "",
+                    m.plan_changes if m.held else "",
+                    m.next_on if m.held else None,
+                    actor,
+                    scheduled,
+                    2 if m.held else 1,
+                )
+            )
+            note(
+                ChronologyKind.MEETING, m.held_on, "TAF meeting scheduled", m.location, actor, when=scheduled
+            )
+            if not m.held:
+                continue
+            recorded = m.recorded_at
+            if m.first:
+                lead = s.lead
+                lead_rows.append([episode_id, lead, m.held_on, None, s.lead_view, "", meeting_id, actor])
+                note(
+                    ChronologyKind.TRANSITION,
+                    m.held_on,
+                    f"Lead professional: {self.name(lead)}",
+                    s.lead_view,
+                    actor,
+                    True,
+                    recorded,
+                )
+                transition(
+                    S.PLAN_ACTIVE, recorded, actor, "First TAF meeting held and lead professional agreed"
+                )
+                next_review_due = m.held_on + dt.timedelta(days=REVIEW_DAYS)
+            note(ChronologyKind.MEETING, m.held_on, "TAF meeting held", m.decisions, actor, m.first, recorded)
+            if m.review is not None:
+                review_id = next(ids["reviews"])
+                when = recorded + dt.timedelta(minutes=2)
+                r["reviews"].append(
+                    (
+                        review_id,
+                        episode_id,
+                        m.held_on,
+                        False,
+                        meeting_id,
+                        m.review.decision,
+                        m.review.summary,
+                        lead,
+                        when,
+                    )
+                )
+                r["scores"].extend((review_id, self.area_ids[a], v) for a, v in m.review.scores.items())
+                if status == S.PLAN_ACTIVE:
+                    transition(S.REVIEWING, when, lead, "First review held")
+                label = ReviewDecision(m.review.decision).label.lower()
+                note(ChronologyKind.REVIEW, m.held_on, f"Review: {label}", m.review.summary, lead, when=when)
+                next_review_due = m.held_on + dt.timedelta(days=REVIEW_DAYS)
+        if change is not None and lead is not None and lead != change[1]:
+            lead = self._change_lead(family_id, episode_id, lead_rows, change, lead)
+        level = OPEN_LEVEL
+        for on, code, why in s.level_changes:
+            when = moment(on, 15, 30)
+            r["levels"].append((episode_id, self.level_ids[code], on, lead, why, when))
+            note(
+                ChronologyKind.TRANSITION,
+                on,
+                f"Level of need: {self.level_names[code]}",
+                why,
+                lead,
+                when=when,
+            )
+            level = code
+        for on, author, title, detail in s.notes:
+            note(ChronologyKind.NOTE, on, title, detail, author, when=moment(on, 16, 30))
+        # The end.
+        c = s.closure
+        closure = ("", "", "", None)
+        reference = s.social_care_reference
+        if c is not None:
+            when = moment(c.on, 17, 30)
+            actor = lead or s.assessor
+            if c.reason == ClosureReason.STEP_UP:
+                transition(S.CLOSED, when, actor, f"Stepped up: {c.step_up_reason}")
+                note(
+                    ChronologyKind.TRANSITION, c.on, "Stepped up to children's social care", c.step_up_reason,
+                    actor, True, when,
+                )  # fmt: skip
+                outcomes = [NeedOutcome.TRANSFERRED] * len(need_rows)
+                reference = c.social_care_reference
+            else:
+                transition(S.CLOSED, when, actor, f"Closed: {ClosureReason(c.reason).label}")
+                outcomes = c.outcomes
+            for row, outcome in zip(need_rows, outcomes, strict=True):
+                row[3] = outcome
+            for row in lead_rows:
+                if row[3] is None:
+                    row[3] = c.on
+            closure = (c.reason, c.note, c.step_up_reason, c.on)
+            next_review_due = None
+        r["needs"].extend(map(tuple, need_rows))
+        r["leads"].extend(map(tuple, lead_rows))
+        r["episodes"].append(
+            (
+                episode_id,
+                family_id,
+                status,
+                self.level_ids[level],
+                s.opened_on,
+                closure[3],
+                closure[0],
+                closure[1],
+                reference,
+                s.source,
+                s.handover_notes,
+                re_referral,
+                closure[2],
+                next_review_due,
+                s.assessor,
+                lead,
+                opened_at,
+                version,
+            )
+        )
+
+    def _change_lead(
+        self, family_id: int, episode_id: int, lead_rows: list[list], change, previous: int
+    ) -> int:
+        on, uid, view, handover = change
+        lead_rows[-1][3] = on
+        lead_rows.append([episode_id, uid, on, None, view, handover, None, previous])
+        title = f"Lead professional: {self.name(uid)}"
+        row = (
+            family_id,
+            episode_id,
+            ChronologyKind.TRANSITION,
+            on,
+            title,
+            handover,
+            previous,
+            True,
+            moment(on, 15),
+        )
+        self.rows["chronology"].append(row)
+        return uid

@@ -405,6 +405,7 @@ class ChronologyEntry(models.Model):
 
     class Meta:
         ordering = ["-occurred_on", "-id"]
+        verbose_name_plural = "chronology entries"
         indexes = [models.Index(fields=["family", "-occurred_on", "-id"], name="chronology_family_recent")]
 
     def __str__(self) -> str:

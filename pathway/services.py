@@ -109,7 +109,10 @@ def _locked(episode: Episode, expected_version: int | None = None) -> Episode:
     return current
 
 
-def _transition(*, actor: User | None, episode: Episode, to: str, reason: str) -> None:
+def _transition(
+    *, actor: User | None, episode: Episode, to: str, reason: str, on: dt.date | None = None
+) -> None:
+    """Move the episode; `on` is the date the event happened (for the chronology), if not today."""
     if to not in TRANSITIONS[episode.status]:
         raise PathwayError(
             f"An episode cannot go from ‘{S(episode.status).label.lower()}’ to ‘{S(to).label.lower()}’"
@@ -135,7 +138,7 @@ def _transition(*, actor: User | None, episode: Episode, to: str, reason: str) -
         family_id=episode.family_id,
         episode=episode,
         kind=ChronologyKind.TRANSITION,
-        occurred_on=timezone.localdate(),
+        occurred_on=on or timezone.localdate(),
         title=f"Episode: {S(to).label.lower()}",
         detail=reason,
         author=actor,
@@ -202,7 +205,12 @@ def episode_open(
         assessor=assessor,
         social_care_reference=social_care_reference,
         handover_notes=handover_notes,
-        is_re_referral=bool(last_closed and opened_on - last_closed <= RE_REFERRAL_WINDOW),
+        # A step down is a hand-over from social care, not a new referral to early help.
+        is_re_referral=bool(
+            source != EpisodeSource.STEP_DOWN
+            and last_closed
+            and opened_on - last_closed <= RE_REFERRAL_WINDOW
+        ),
     )
     EpisodeTransition.objects.create(
         episode=episode, from_status="", to_status=S.OPEN, by=actor, reason=reason[:500]
@@ -535,6 +543,7 @@ def meeting_schedule(
 ) -> TafMeeting:
     """Schedule a TAF meeting, or (already_held) enter one that has taken place so it can be recorded.
     A meeting in the past cannot be left as merely scheduled, nor one in the future entered as held."""
+    episode = _locked(episode)
     _require_open(episode)
     if already_held and starts_at > timezone.now():
         raise PathwayError(
@@ -634,12 +643,15 @@ def meeting_record(
         episode.refresh_from_db()
     if episode.status in (S.OPEN, S.ASSESSMENT) and episode.lead_professional_id:
         if episode.status == S.OPEN:
-            _transition(actor=actor, episode=episode, to=S.ASSESSMENT, reason="Assessment under way")
+            _transition(
+                actor=actor, episode=episode, to=S.ASSESSMENT, reason="Assessment under way", on=held_on
+            )
         _transition(
             actor=actor,
             episode=episode,
             to=S.PLAN_ACTIVE,
             reason="First TAF meeting held and lead professional agreed",
+            on=held_on,
         )
         Episode.objects.filter(pk=episode.pk).update(next_review_due=held_on + review_interval())
     audit_record(
@@ -667,6 +679,7 @@ def meeting_record(
 
 @transaction.atomic
 def need_add(*, actor: User, episode: Episode, area: OutcomeArea, description: str) -> IdentifiedNeed:
+    episode = _locked(episode)
     _require_open(episode)
     need = IdentifiedNeed.objects.create(episode=episode, area=area, description=description)
     audit_record(
@@ -774,7 +787,7 @@ def review_record(
         [OutcomeScore(review=review, area=a, score=s) for a, s in scores.items()]
     )
     if episode.status == S.PLAN_ACTIVE:
-        _transition(actor=actor, episode=episode, to=S.REVIEWING, reason="First review held")
+        _transition(actor=actor, episode=episode, to=S.REVIEWING, reason="First review held", on=held_on)
     Episode.objects.filter(pk=episode.pk).update(
         next_review_due=held_on + review_interval(), version=F("version") + 1
     )
@@ -821,7 +834,7 @@ def episode_step_up(
             "Date of the step up must be between the opening date and today", field="stepped_up_on"
         )
     IdentifiedNeed.objects.filter(episode=episode, outcome="").update(outcome=NeedOutcome.TRANSFERRED)
-    _transition(actor=actor, episode=episode, to=S.CLOSED, reason=f"Stepped up: {reason}")
+    _transition(actor=actor, episode=episode, to=S.CLOSED, reason=f"Stepped up: {reason}", on=stepped_up_on)
     Episode.objects.filter(pk=episode.pk).update(
         closed_on=stepped_up_on,
         closure_reason=ClosureReason.STEP_UP,
@@ -874,7 +887,13 @@ def episode_close(
     for need in needs:
         need.outcome = need_outcomes[need.pk]
     IdentifiedNeed.objects.bulk_update(needs, ["outcome"])
-    _transition(actor=actor, episode=episode, to=S.CLOSED, reason=f"Closed: {ClosureReason(reason).label}")
+    _transition(
+        actor=actor,
+        episode=episode,
+        to=S.CLOSED,
+        reason=f"Closed: {ClosureReason(reason).label}",
+        on=closed_on,
+    )
     Episode.objects.filter(pk=episode.pk).update(
         closed_on=closed_on, closure_reason=reason, closure_note=note, next_review_due=None
     )

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pathway', '0004_outcome_areas'),
+        ("pathway", "0004_outcome_areas"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tafmember',
-            name='prior_access',
-            field=models.CharField(db_default='none', default='none', max_length=6),
+            model_name="tafmember",
+            name="prior_access",
+            field=models.CharField(db_default="none", default="none", max_length=6),
         ),
     ]

@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ehcase', '0006_address_withheld_hint'),
-        ('pathway', '0005_taf_prior_access'),
+        ("ehcase", "0006_address_withheld_hint"),
+        ("pathway", "0005_taf_prior_access"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['-opened_on', '-id'], name='episode_recent'),
+            model_name="episode",
+            index=models.Index(fields=["-opened_on", "-id"], name="episode_recent"),
         ),
     ]

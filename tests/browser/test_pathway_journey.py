@@ -30,7 +30,7 @@ def test_lead_professional_journey(page, personas):
     page.goto(f"/families/{personas.ashworth.pk}/")
     page.get_by_role("link", name="Start early help").click()
     assert_accessible(page)
-    page.get_by_label("Who in the family agreed to early help").fill("Kerry Ashworth, for herself and the children")
+    page.get_by_label("Who in the family agreed to early help").fill("Kerry Ashworth, for all of them")
     fill_date(page, "consent_on", today - dt.timedelta(days=21))
     submit(page, "Start early help")
     assert page.get_by_text("Assessment in progress").first.is_visible()

@@ -395,3 +395,25 @@ def test_stale_versions_raise_the_conflict_error(personas, active):
             social_care_reference="",
             expected_version=stale,
         )
+
+
+def test_a_step_down_after_a_closure_is_not_a_re_referral(personas, active):
+    services.episode_step_up(
+        actor=personas.sam, episode=active, reason="Harm", stepped_up_on=TODAY(), social_care_reference="SC-1"
+    )
+    back = services.episode_accept_step_down(
+        actor=personas.chris,
+        family=personas.ashworth,
+        social_care_reference="SC-1",
+        handover_notes="Safe now",
+        accepted_on=TODAY(),
+    )
+    assert not back.is_re_referral
+
+
+def test_chronology_dates_transitions_when_they_happened(personas, started):
+    from .conftest import hold_first_meeting
+
+    hold_first_meeting(personas, started, days_ago=20)
+    entry = ChronologyEntry.objects.get(family=personas.ashworth, title="Episode: plan active")
+    assert entry.occurred_on == TODAY() - dt.timedelta(days=20)

@@ -3,6 +3,10 @@
     python manage.py seed_demo                     # personas, ~20 agencies, 200 families (seconds)
     python manage.py seed_demo --families 250000   # plus the DESIGN.md §9 large tier (minutes)
 
+Families come with their histories on the early help pathway (pathway.demo): episodes at every
+point from just opened to closed, step ups and step downs, re-referrals, teams, meetings, baselines,
+reviews and case notes. The default tier writes them through pathway.services.
+
 Safe to run again: what exists is kept and nothing is duplicated. Refused where
 settings.DEMO_DATA_ALLOWED is False (production).
 """
@@ -17,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ehcase import seeding
 from ehcase.models import Agency, Family, FamilyMember, FamilyUserObjectPermission, Person, Relationship, User
 from ehcase.permissions import families_visible_to
-from pathway.models import Episode
+from pathway.models import ChronologyEntry, Episode, EpisodeTransition, Review, TafMeeting
 
 
 class Command(BaseCommand):
@@ -70,14 +74,21 @@ class Command(BaseCommand):
         log("Analysing tables")
         seeding.analyze()
 
-        log(
-            "Totals: "
-            + ", ".join(
-                f"{model._meta.verbose_name_plural} {model.objects.count():,}"
-                for model in (Agency, User, Family, Person, FamilyMember, Relationship, Episode)
-            )
-            + f", object permissions {FamilyUserObjectPermission.objects.count():,}"
+        totals = (
+            ("agencies", Agency),
+            ("users", User),
+            ("families", Family),
+            ("people", Person),
+            ("family members", FamilyMember),
+            ("relationships", Relationship),
+            ("episodes", Episode),
+            ("episode transitions", EpisodeTransition),
+            ("TAF meetings", TafMeeting),
+            ("reviews", Review),
+            ("chronology entries", ChronologyEntry),
+            ("object permissions", FamilyUserObjectPermission),
         )
+        log("Totals: " + ", ".join(f"{label} {model.objects.count():,}" for label, model in totals))
         log(
             "Families visible: "
             + ", ".join(
