@@ -290,3 +290,7 @@ def _worker_label(user: User) -> str:
 
 for _form, _field in ((TafWorkerForm, "user"), (LeadForm, "user"), (MeetingRecordForm, "lead")):
     _form.base_fields[_field].label_from_instance = _worker_label
+
+
+class MeetingCancelForm(GovukFormMixin, forms.Form):
+    reason = forms.CharField(label="Why is the meeting cancelled?", widget=forms.Textarea, max_length=2000)

@@ -580,6 +580,53 @@ def meeting_schedule(
 
 
 @transaction.atomic
+def meeting_cancel(*, actor: User, meeting: TafMeeting, reason: str) -> TafMeeting:
+    """Call off a scheduled meeting (it stays in the record as cancelled, with why)."""
+    _lock_row(meeting.episode)
+    meeting = TafMeeting.objects.select_for_update().select_related("episode").get(pk=meeting.pk)
+    _require_open(meeting.episode)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise PathwayError("Only a scheduled meeting can be cancelled")
+    if not reason.strip():
+        raise PathwayError("Enter why the meeting is cancelled", field="reason")
+    _cancel_meetings(actor=actor, meetings=[meeting], reason=reason)
+    meeting.refresh_from_db()
+    return meeting
+
+
+def _cancel_meetings(*, actor: User, meetings: list[TafMeeting], reason: str) -> None:
+    for meeting in meetings:
+        TafMeeting.objects.filter(pk=meeting.pk).update(
+            status=MeetingStatus.CANCELLED, decisions=f"Cancelled: {reason}", version=F("version") + 1
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=meeting,
+            family_id=meeting.episode.family_id,
+            summary="TAF meeting cancelled",
+            changes={"status": ["scheduled", "cancelled"]},
+        )
+        chronology_add(
+            family_id=meeting.episode.family_id,
+            episode=meeting.episode,
+            kind=ChronologyKind.MEETING,
+            occurred_on=timezone.localdate(),
+            title="TAF meeting cancelled",
+            detail=reason,
+            author=actor,
+        )
+
+
+def _cancel_scheduled(*, actor: User, episode: Episode, why: str) -> None:
+    """A closed episode has no meetings to come: the scheduled ones are cancelled with it."""
+    scheduled = list(TafMeeting.objects.filter(episode=episode, status=MeetingStatus.SCHEDULED))
+    for meeting in scheduled:
+        meeting.episode = episode
+    _cancel_meetings(actor=actor, meetings=scheduled, reason=why)
+
+
+@transaction.atomic
 def meeting_record(
     *,
     actor: User,
@@ -843,6 +890,7 @@ def episode_step_up(
         next_review_due=None,
     )
     _end_leads(episode, stepped_up_on)
+    _cancel_scheduled(actor=actor, episode=episode, why="Stepped up to children's social care")
     episode.refresh_from_db()
     chronology_add(
         family_id=episode.family_id,
@@ -898,6 +946,7 @@ def episode_close(
         closed_on=closed_on, closure_reason=reason, closure_note=note, next_review_due=None
     )
     _end_leads(episode, closed_on)
+    _cancel_scheduled(actor=actor, episode=episode, why="Episode closed")
     episode.refresh_from_db()
     return episode
 

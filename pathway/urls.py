@@ -21,6 +21,7 @@ urlpatterns = [
     path("episodes/<int:episode_id>/close/", views.close, name="episode-close"),
     path("meetings/<int:meeting_id>/", views.meeting_detail, name="meeting-detail"),
     path("meetings/<int:meeting_id>/record/", views.meeting_record, name="meeting-record"),
+    path("meetings/<int:meeting_id>/cancel/", views.meeting_cancel, name="meeting-cancel"),
     path("my-work/", views.my_work, name="my-work"),
     path("caseloads/", views.caseloads, name="caseloads"),
 ]

@@ -419,6 +419,34 @@ def meeting_record(request: HttpRequest, meeting_id: int) -> HttpResponse:
     )
 
 
+@login_required
+@GET_POST
+def meeting_cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for_user(user=request.user, meeting_id=meeting_id)
+    episode = meeting.episode
+    require_manage_episode(user=request.user, episode=episode)
+    if meeting.status != MeetingStatus.SCHEDULED or not episode.is_open:
+        raise Http404
+    form = forms.MeetingCancelForm(request.POST or None)
+    back = reverse("pathway:meeting-detail", args=[meeting.pk])
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_cancel(actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"])
+        except PathwayError as error:
+            _fail(form, error)
+        else:
+            messages.success(request, "Meeting cancelled")
+            return redirect(_episode_url(episode) + "#meetings")
+    return _page(
+        request,
+        title="Cancel the TAF meeting",
+        form=form,
+        submit="Cancel the meeting",
+        back=back,
+        caption=f"{episode.family.name} family · {timezone.localtime(meeting.starts_at):%-d %B %Y, %H:%M}",
+    )
+
+
 # --- Needs, baseline, reviews -----------------------------------------------------------------------
 
 

@@ -209,6 +209,8 @@ MATRIX = [
     ("pathway:episode-close", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("pathway:meeting-record", meeting_kwargs, "get", None, FAMILY_CHANGE),
     ("pathway:meeting-record", meeting_kwargs, "post", {}, FAMILY_CHANGE),
+    ("pathway:meeting-cancel", meeting_kwargs, "get", None, FAMILY_CHANGE),
+    ("pathway:meeting-cancel", meeting_kwargs, "post", {}, FAMILY_CHANGE),
     ("assessments:action-add", episode_kwargs, "get", None, FAMILY_CHANGE),
     ("assessments:action-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("assessments:action-update", action_kwargs, "get", None, FAMILY_CHANGE),

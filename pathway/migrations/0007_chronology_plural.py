@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pathway', '0006_episode_recent_index'),
+        ("pathway", "0006_episode_recent_index"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='chronologyentry',
-            options={'ordering': ['-occurred_on', '-id'], 'verbose_name_plural': 'chronology entries'},
+            name="chronologyentry",
+            options={"ordering": ["-occurred_on", "-id"], "verbose_name_plural": "chronology entries"},
         ),
     ]

@@ -417,3 +417,33 @@ def test_chronology_dates_transitions_when_they_happened(personas, started):
     hold_first_meeting(personas, started, days_ago=20)
     entry = ChronologyEntry.objects.get(family=personas.ashworth, title="Episode: plan active")
     assert entry.occurred_on == TODAY() - dt.timedelta(days=20)
+
+
+def test_meetings_can_be_cancelled_and_closing_cancels_those_to_come(personas, active):
+    from pathway.models import TafMeeting
+
+    first = services.meeting_schedule(
+        actor=personas.sam,
+        episode=active,
+        starts_at=timezone.now() + dt.timedelta(days=3),
+        location="School",
+        online=False,
+        invited=[],
+    )
+    second = services.meeting_schedule(
+        actor=personas.sam,
+        episode=active,
+        starts_at=timezone.now() + dt.timedelta(days=10),
+        location="School",
+        online=False,
+        invited=[],
+    )
+    with pytest.raises(PathwayError, match="Enter why"):
+        services.meeting_cancel(actor=personas.sam, meeting=first, reason="")
+    services.meeting_cancel(actor=personas.sam, meeting=first, reason="Kerry is unwell")
+    assert TafMeeting.objects.get(pk=first.pk).status == "cancelled"
+    services.episode_close(
+        actor=personas.sam, episode=active, reason="moved_away", closed_on=TODAY(), need_outcomes={}
+    )
+    assert TafMeeting.objects.get(pk=second.pk).status == "cancelled"
+    assert not TafMeeting.objects.filter(episode=active, status="scheduled").exists()
