@@ -1,11 +1,6 @@
 from django.db import migrations
 
-DEFAULT_LEVELS = [
-    ("1", "Universal", 1, 10),
-    ("2", "Additional", 2, 20),
-    ("3", "Multiple or complex", 3, 30),
-    ("4", "Acute or statutory", 4, 40),
-]
+from pathway.defaults import DEFAULT_LEVELS
 
 
 def add_levels(apps, schema_editor):
