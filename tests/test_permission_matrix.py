@@ -113,6 +113,38 @@ def action_kwargs(p):
     return {"action_id": ashworth_episode(p)["action_id"]}
 
 
+def bennett_request(p):
+    """A request Sam sent to the North hub for the Bennett family."""
+    from django.utils import timezone
+
+    from hubs import services as hub_services
+    from hubs.models import RequestForSupport
+    from pathway.models import OutcomeArea
+
+    sent = RequestForSupport.objects.filter(family=p.bennett, referrer=p.sam).exclude(status="draft").first()
+    if sent is None:
+        draft = hub_services.request_save_draft(
+            actor=p.sam,
+            family=p.bennett,
+            needs=[OutcomeArea.objects.get(code="education")],
+            data={
+                "source": "2A",
+                "urgency": "routine",
+                "reasons": "Attendance",
+                "consent_given": True,
+                "consent_by": "Lee",
+                "consent_on": timezone.localdate(),
+                "consent_method": "verbal",
+            },
+        )
+        sent = hub_services.request_submit(actor=p.sam, request=draft)
+    return sent
+
+
+def request_kwargs(p):
+    return {"pk": bennett_request(p).pk}
+
+
 def api_episode(p):
     return {"pk": ashworth_episode(p)["episode_id"]}
 
@@ -240,6 +272,29 @@ MATRIX = [
     ("api:episode-close", api_episode, "post", {}, API_FAMILY_CHANGE),
     ("api:episode-lead-professional", api_episode, "post", {}, API_FAMILY_CHANGE),
     ("api:episode-baseline", api_episode, "post", {}, API_FAMILY_CHANGE),
+    # Requests for support (a request Sam sent for the Bennett family, North hub).
+    ("api:request-list", None, "get", None, API_SIGNED_IN),
+    (
+        "api:request-list",
+        None,
+        "post",
+        {},
+        _row(sam=400, hana=400, chris=400, ola=400, alex=403, morgan=403, quinn=403, admin=403, anon=401),
+    ),
+    (
+        "api:request-detail",
+        request_kwargs,
+        "get",
+        None,
+        _row(sam=200, chris=200, morgan=200, quinn=200, hana=404, alex=404, ola=404, admin=404, anon=401),
+    ),
+    (
+        "api:request-decide",
+        request_kwargs,
+        "post",
+        {},
+        _row(chris=400, sam=403, morgan=403, quinn=403, hana=404, alex=404, ola=404, admin=404, anon=401),
+    ),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),

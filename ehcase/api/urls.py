@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
+from hubs.api import RequestViewSet
 from pathway.api import views as pathway
 
 from . import views
@@ -20,6 +21,8 @@ router.register("meetings", pathway.MeetingViewSet, basename="meeting")
 router.register("taf-members", pathway.TafMemberViewSet, basename="taf-member")
 router.register("levels-of-need", pathway.LevelOfNeedViewSet, basename="level-of-need")
 router.register("outcome-areas", pathway.OutcomeAreaViewSet, basename="outcome-area")
+# Requests for support and triage (hubs/api.py).
+router.register("requests", RequestViewSet, basename="request")
 
 
 @csrf_exempt  # a 404 either way; without this a POST with a cookie would get the HTML CSRF page

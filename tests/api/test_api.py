@@ -121,6 +121,82 @@ def _routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
         ("PATCH", "/api/people/{id}/"): (f"/api/people/{kerry.pk}/", person_body),
         ("POST", "/api/token/"): ("/api/token/", lambda: {}),
         **_pathway_routes(personas),
+        **_request_routes(personas),
+    }
+
+
+def _request_routes(personas):
+    """A request Sam sent for the Bennett family (North hub), and valid bodies for the writes."""
+    from django.utils import timezone
+
+    from hubs import services as hub_services
+    from hubs.models import RequestForSupport
+    from pathway.models import OutcomeArea
+
+    today = timezone.localdate()
+    draft = hub_services.request_save_draft(
+        actor=personas.sam,
+        family=personas.bennett,
+        needs=[OutcomeArea.objects.get(code="education")],
+        data={
+            "source": "2A",
+            "urgency": "routine",
+            "reasons": "Attendance",
+            "consent_given": True,
+            "consent_by": "Lee",
+            "consent_on": today,
+            "consent_method": "verbal",
+        },
+    )
+    sent = hub_services.request_submit(actor=personas.sam, request=draft)
+
+    def new_request():
+        return {
+            "family": personas.bennett.pk,
+            "source": "2A",
+            "urgency": "routine",
+            "reasons": "x",
+            "needs": ["education"],
+            "consent_given": False,
+            "no_consent_reason": "Not reachable",
+        }
+
+    def decision():
+        return {
+            "outcome": "nfa",
+            "rationale": "Needs met",
+            "decided_on": today.isoformat(),
+            "version": RequestForSupport.objects.get(pk=sent.pk).version,
+        }
+
+    return {
+        ("GET", "/api/requests/"): ("/api/requests/", None),
+        ("POST", "/api/requests/"): ("/api/requests/", new_request),
+        ("GET", "/api/requests/{id}/"): (f"/api/requests/{sent.pk}/", None),
+        ("POST", "/api/requests/{id}/decide/"): (f"/api/requests/{sent.pk}/decide/", decision),
+    }
+
+
+def _request_expected(username: str) -> dict[tuple[str, str], int]:
+    # Hana and Ola cannot see the Bennett family: a 400 at `family`, as for one that does not exist.
+    referrers = {
+        "sam.practitioner": 201,
+        "chris.coordinator": 201,
+        "hana.healthvisitor": 400,
+        "ola.outsider": 400,
+    }
+    readers = {"sam.practitioner", "chris.coordinator", "morgan.manager", "quinn.auditor"}
+    return {
+        ("GET", "/api/requests/"): 200,
+        # Practitioners and coordinators send requests, for families they can see.
+        ("POST", "/api/requests/"): referrers.get(username, 403),
+        ("GET", "/api/requests/{id}/"): 200 if username in readers else 404,
+        # Coordinators of the request's hub decide it; the referrer and partnership-wide roles read.
+        ("POST", "/api/requests/{id}/decide/"): 201
+        if username == "chris.coordinator"
+        else 403
+        if username in readers
+        else 404,
     }
 
 
@@ -273,6 +349,7 @@ def _expected(username: str) -> dict[tuple[str, str], int]:
         ("PATCH", "/api/people/{id}/"): change,
         ("POST", "/api/token/"): 400,  # no credentials in the body, whoever asks
         **_pathway_expected(username),
+        **_request_expected(username),
     }
 
 
@@ -440,6 +517,7 @@ def test_api_root_lists_the_collections(personas, api):
         "episodes",
         "levels-of-need",
         "outcome-areas",
+        "requests",
     }
     assert api().get("/api/").status_code == 401
 
