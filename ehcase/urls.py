@@ -29,6 +29,7 @@ urlpatterns = [
     path("families/", include((family_patterns, "ehcase"))),
     path("", include("pathway.urls")),
     path("", include("assessments.urls")),
+    path("", include("hubs.urls_referrals")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

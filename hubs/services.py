@@ -329,4 +329,8 @@ def triage_decide(
         episode=episode,
         significant=outcome in (TriageOutcome.EARLY_HELP, TriageOutcome.STEP_UP),
     )
+    # The referrer hears the outcome by email once this commits (in-app: My requests).
+    from .tasks import decision_notify_referrer
+
+    decision_notify_referrer(decision=decision)
     return decision

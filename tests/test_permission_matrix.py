@@ -141,6 +141,15 @@ def bennett_request(p):
     return sent
 
 
+def bennett_draft(p):
+    """A draft request Sam started for the Bennett family."""
+    from hubs.models import RequestForSupport
+    from hubs.services import request_save_draft
+
+    draft = RequestForSupport.objects.filter(referrer=p.sam, family=p.bennett, status="draft").first()
+    return {"request_id": (draft or request_save_draft(actor=p.sam, family=p.bennett, data={})).pk}
+
+
 def request_kwargs(p):
     return {"pk": bennett_request(p).pk}
 
@@ -180,6 +189,11 @@ PRACTITIONERS = _row(
     sam=200, hana=200, ola=200, chris=404, alex=404, morgan=404, quinn=404, admin=404, anon=302
 )
 OVERSEERS = _row(chris=200, alex=200, morgan=200, quinn=200, sam=404, hana=404, ola=404, admin=404, anon=302)
+CREATORS_REDIRECT = _row(
+    sam=302, hana=302, chris=302, ola=302, alex=404, morgan=404, quinn=404, admin=404, anon=302
+)
+OWN_DRAFT = _row(sam=200, anon=302, others=404)
+OWN_DRAFT_REDIRECT = _row(sam=302, anon=302, others=404)
 CREATORS = _row(sam=200, hana=200, chris=200, ola=200, alex=404, morgan=404, quinn=404, admin=404, anon=302)
 
 # (route name, url kwargs, method, form data, expected statuses)
@@ -295,6 +309,28 @@ MATRIX = [
         {},
         _row(chris=400, sam=403, morgan=403, quinn=403, hana=404, alex=404, ola=404, admin=404, anon=401),
     ),
+    # The referrer's pages: practitioners and coordinators start requests; a draft is its referrer's alone.
+    ("referrals:start", None, "get", None, CREATORS),
+    ("referrals:start", None, "post", {}, CREATORS),
+    ("referrals:matches", None, "get", None, CREATORS_REDIRECT),  # no search in the session: back to start
+    ("referrals:matches", None, "post", {}, CREATORS_REDIRECT),
+    ("referrals:family-new", None, "get", None, CREATORS),
+    ("referrals:family-new", None, "post", {}, CREATORS),
+    *[
+        (name, bennett_draft, method, data, OWN_DRAFT)
+        for name in (
+            "referrals:people",
+            "referrals:needs",
+            "referrals:source",
+            "referrals:tried",
+            "referrals:consent",
+            "referrals:check",
+        )
+        for method, data in (("get", None), ("post", {}))
+    ],
+    ("referrals:sent", bennett_draft, "get", None, OWN_DRAFT_REDIRECT),  # still a draft: to the check page
+    ("referrals:my-requests", None, "get", None, CREATORS),
+    ("referrals:my-request", bennett_draft, "get", None, OWN_DRAFT),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),
