@@ -150,6 +150,28 @@ def bennett_draft(p):
     return {"request_id": (draft or request_save_draft(actor=p.sam, family=p.bennett, data={})).pk}
 
 
+def north_hub(p):
+    return {"hub_id": p.north.pk}
+
+
+def north_meeting(p):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from hubs.models import HubMeeting
+    from hubs.services import hub_meeting_schedule
+
+    meeting = HubMeeting.objects.filter(hub=p.north).first() or hub_meeting_schedule(
+        actor=p.chris, hub=p.north, starts_at=timezone.now() + dt.timedelta(days=2), location="Morpeth hub"
+    )
+    return {"meeting_id": meeting.pk}
+
+
+def hub_request(p):
+    return {"request_id": bennett_request(p).pk}
+
+
 def request_kwargs(p):
     return {"pk": bennett_request(p).pk}
 
@@ -189,6 +211,8 @@ PRACTITIONERS = _row(
     sam=200, hana=200, ola=200, chris=404, alex=404, morgan=404, quinn=404, admin=404, anon=302
 )
 OVERSEERS = _row(chris=200, alex=200, morgan=200, quinn=200, sam=404, hana=404, ola=404, admin=404, anon=302)
+HUB_READ = _row(chris=200, morgan=200, quinn=200, anon=302, others=404)
+HUB_ACT = _row(chris=200, morgan=403, quinn=403, anon=302, others=404)
 CREATORS_REDIRECT = _row(
     sam=302, hana=302, chris=302, ola=302, alex=404, morgan=404, quinn=404, admin=404, anon=302
 )
@@ -331,6 +355,18 @@ MATRIX = [
     ("referrals:sent", bennett_draft, "get", None, OWN_DRAFT_REDIRECT),  # still a draft: to the check page
     ("referrals:my-requests", None, "get", None, CREATORS),
     ("referrals:my-request", bennett_draft, "get", None, OWN_DRAFT),
+    # The hub's pages: coordinators of the North hub act; partnership-wide roles read; the referrer
+    # and everyone else get 404 (the referrer has My requests).
+    ("hubs:hub-list", None, "get", None, _row(chris=302, morgan=200, quinn=200, anon=302, others=404)),
+    ("hubs:queue", north_hub, "get", None, HUB_READ),
+    ("hubs:meeting-list", north_hub, "get", None, HUB_READ),
+    ("hubs:meeting-new", north_hub, "get", None, HUB_ACT),
+    ("hubs:meeting-new", north_hub, "post", {}, HUB_ACT),
+    ("hubs:meeting-detail", north_meeting, "get", None, HUB_READ),
+    ("hubs:meeting-detail", north_meeting, "post", {}, HUB_ACT),
+    ("hubs:request-detail", hub_request, "get", None, HUB_READ),
+    ("hubs:request-decide", hub_request, "get", None, HUB_ACT),
+    ("hubs:request-decide", hub_request, "post", {}, HUB_ACT),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),
