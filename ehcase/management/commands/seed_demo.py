@@ -66,6 +66,9 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         personas, written = seeding.seed_county(seed=seed, log=log)
+        from hubs.demo import seed_requests
+
+        log(f"Requests for support: {seed_requests(seed=seed)} written")
         if families:
             log(f"Large tier: {families:,} families in chunks of {chunk_size:,}")
             seeding.seed_large(
