@@ -115,7 +115,7 @@ def seed_requests(*, seed: int = 7) -> int:
                 request=request,
                 outcome=outcome,
                 rationale="Discussed with the hub partners.",
-                decided_on=max(request.received_on, today - dt.timedelta(days=1)),
+                decided_on=today,
                 expected_version=request.version,
                 **extra,
             )

@@ -137,7 +137,11 @@ def seeded(county_db):
 
 
 def county_episodes():
-    return Episode.objects.filter(family__reference__regex=COUNTY_REF)
+    """The episodes the pathway demo plans (hubs/demo.py's triage decisions open a few more, today)."""
+    from hubs.models import TriageDecision
+
+    opened_by_hub = TriageDecision.objects.filter(episode__isnull=False).values("episode_id")
+    return Episode.objects.filter(family__reference__regex=COUNTY_REF).exclude(id__in=opened_by_hub)
 
 
 def seeding_can_change(user_id: int, family_id: int) -> bool:
