@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ehcase.audit import audit_view_family
-from ehcase.models import User
 from ehcase.permissions import families_visible_to, roles_for
 from pathway.views import _fail, _page
 
@@ -39,7 +38,7 @@ from .models import (
     TriageDecision,
     TriageOutcome,
 )
-from .permissions import can_decide, request_for_user
+from .permissions import hub_for_coordinator, hub_for_reader, meeting_for_hub, request_for_hub
 from .services import RequestChangedError, RequestError, triage_due_on, working_days_between
 
 GET_POST = require_http_methods(["GET", "POST"])
@@ -49,63 +48,6 @@ TABS = [
     (RequestStatus.AWAITING_DECISION, "Awaiting decision"),
     (RequestStatus.DECIDED, "Decided"),
 ]
-
-
-# --- Access -----------------------------------------------------------------------------------------
-# Kept beside the views until hubs.permissions grows hub and meeting helpers (see the report).
-
-
-def _hub_for_reader(user: User, hub_id: int | str) -> tuple[Hub, bool]:
-    """The hub and whether the user coordinates it. Coordinators of the hub and partnership-wide
-    roles read it; anyone else gets 404, whatever the reason."""
-    roles = roles_for(user)
-    try:
-        hub_id = int(hub_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    coordinates = hub_id in roles.coordinated_hub_ids
-    if not (coordinates or roles.partnership_wide):
-        raise Http404
-    hub = Hub.objects.filter(pk=hub_id).first()
-    if hub is None:
-        raise Http404
-    return hub, coordinates
-
-
-def _hub_for_coordinator(user: User, hub_id: int | str) -> Hub:
-    hub, coordinates = _hub_for_reader(user, hub_id)
-    if not coordinates:
-        raise PermissionDenied("Only the hub's coordinators can do this")
-    return hub
-
-
-def _request_for_hub(user: User, request_id: int | str) -> tuple[RequestForSupport, bool]:
-    """A sent request as the hub sees it, and whether the user may decide it (a coordinator of its
-    hub). Partnership-wide roles read; the referrer and everyone else get 404 on the hub's pages."""
-    request = request_for_user(user=user, request_id=request_id)
-    if request.status == RequestStatus.DRAFT:
-        raise Http404
-    decides = can_decide(user=user, request=request)
-    if not (decides or roles_for(user).partnership_wide):
-        raise Http404
-    return request, decides
-
-
-def _meeting_for_hub(user: User, meeting_id: int | str) -> tuple[HubMeeting, bool]:
-    """A hub meeting (with its hub) and whether the user coordinates the hub; readers of the hub only,
-    anyone else gets 404."""
-    try:
-        meeting_id = int(meeting_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    meeting = HubMeeting.objects.select_related("hub").filter(pk=meeting_id).first()
-    if meeting is None:
-        raise Http404
-    roles = roles_for(user)
-    coordinates = meeting.hub_id in roles.coordinated_hub_ids
-    if not (coordinates or roles.partnership_wide):
-        raise Http404
-    return meeting, coordinates
 
 
 # --- The clock --------------------------------------------------------------------------------------
@@ -190,7 +132,7 @@ def _current_decision():
 @login_required
 @require_safe
 def queue(request: HttpRequest, hub_id: int) -> HttpResponse:
-    hub, coordinates = _hub_for_reader(request.user, hub_id)
+    hub, coordinates = hub_for_reader(request.user, hub_id)
     today = timezone.localdate()
     status = request.GET.get("status")
     if status not in RequestStatus.values or status == RequestStatus.DRAFT:
@@ -284,7 +226,7 @@ def _superseded(decision: TriageDecision) -> bool:
 @login_required
 @require_safe
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
-    rfs, decides = _request_for_hub(request.user, request_id)
+    rfs, decides = request_for_hub(request.user, request_id)
     family = rfs.family
     audit_view_family(actor=request.user, family_id=family.pk, what=f"Request for support {rfs.pk}")
     decisions = _decisions(rfs)
@@ -340,7 +282,7 @@ def _decide_again(request: HttpRequest, rfs: RequestForSupport, meeting_id: int 
 @login_required
 @GET_POST
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
-    rfs, decides = _request_for_hub(request.user, request_id)
+    rfs, decides = request_for_hub(request.user, request_id)
     if not decides:
         raise PermissionDenied("Only the hub's coordinators can decide requests")
     decisions = _decisions(rfs)
@@ -428,7 +370,7 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_safe
 def meeting_list(request: HttpRequest, hub_id: int) -> HttpResponse:
-    hub, coordinates = _hub_for_reader(request.user, hub_id)
+    hub, coordinates = hub_for_reader(request.user, hub_id)
     meetings = (
         HubMeeting.objects.filter(hub=hub)
         .annotate(agenda_size=Count("items", distinct=True), decided=Count("decisions", distinct=True))
@@ -445,7 +387,7 @@ def meeting_list(request: HttpRequest, hub_id: int) -> HttpResponse:
 @login_required
 @GET_POST
 def meeting_new(request: HttpRequest, hub_id: int) -> HttpResponse:
-    hub = _hub_for_coordinator(request.user, hub_id)
+    hub = hub_for_coordinator(request.user, hub_id)
     form = forms.HubMeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -477,7 +419,7 @@ def meeting_new(request: HttpRequest, hub_id: int) -> HttpResponse:
 def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """The meeting's agenda (built from the queue), attendance, and the decision on each item. A POST
     is one of the two forms, named by its button (`action`): `agenda` or `attendance`."""
-    meeting, coordinates = _meeting_for_hub(request.user, meeting_id)
+    meeting, coordinates = meeting_for_hub(request.user, meeting_id)
     if request.method == "POST" and not coordinates:
         raise PermissionDenied("Only the hub's coordinators can change a hub meeting")
     posted = request.method == "POST"
