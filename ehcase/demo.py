@@ -141,11 +141,14 @@ def build_hubs() -> dict[str, Hub]:
 
 @transaction.atomic
 def build_personas() -> Personas:
+    from assessments.defaults import ensure_default_template
+    from assessments.models import AssessmentTemplate
     from pathway.defaults import ensure_reference_data
     from pathway.models import LevelOfNeed, OutcomeArea
 
     # Normally there from the migrations; a flushed test database needs them back.
     ensure_reference_data(LevelOfNeed, OutcomeArea)
+    ensure_default_template(AssessmentTemplate)
     hubs = build_hubs()
     north, south = hubs["North"], hubs["South"]
     riverside, _ = Agency.objects.get_or_create(

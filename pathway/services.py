@@ -366,6 +366,16 @@ def taf_add_worker(
     _not_future(joined_on, "Date they joined", "joined_on")
     if TafMember.objects.filter(episode=episode, user=user, left_on__isnull=True).exists():
         raise PathwayError(f"{user.display_name} is already in the team", field="user")
+    from assessments.services import sharing_withdrawn
+
+    withdrawn = sharing_withdrawn(episode=episode)
+    if withdrawn:
+        first = withdrawn[0]
+        raise PathwayError(
+            f"Consent was withdrawn for {first.person.full_name} on {first.withdrawn_on:%-d %B %Y}: "
+            "no one new can join the team until consent is recorded again",
+            field="user",
+        )
     if agency is None:
         agency = Agency.objects.filter(memberships__user=user).order_by("memberships__id").first()
     member = TafMember.objects.create(
@@ -666,7 +676,7 @@ def meeting_record(
             for mid, value in attendance.items()
         ]
     )
-    first = not TafMeeting.objects.filter(episode=episode, status=MeetingStatus.HELD).exists()
+    first = not first_meeting_held(episode=episode)
     TafMeeting.objects.filter(pk=meeting.pk).update(
         status=MeetingStatus.HELD,
         decisions=decisions,
@@ -688,11 +698,11 @@ def meeting_record(
             agreed_at=meeting,
         )
         episode.refresh_from_db()
-    if episode.status in (S.OPEN, S.ASSESSMENT) and episode.lead_professional_id:
-        if episode.status == S.OPEN:
-            _transition(
-                actor=actor, episode=episode, to=S.ASSESSMENT, reason="Assessment under way", on=held_on
-            )
+    if (
+        episode.status == S.ASSESSMENT
+        and episode.lead_professional_id
+        and assessment_completed(episode=episode)
+    ):
         _transition(
             actor=actor,
             episode=episode,
@@ -719,6 +729,19 @@ def meeting_record(
         significant=first,
     )
     return meeting
+
+
+def first_meeting_held(*, episode: Episode) -> bool:
+    return TafMeeting.objects.filter(episode=episode, status=MeetingStatus.HELD).exists()
+
+
+def assessment_completed(*, episode: Episode) -> bool:
+    """The plan becomes active only once the assessment is completed (DESIGN.md §2)."""
+    from assessments.models import Assessment, AssessmentStatus
+
+    return Assessment.objects.filter(
+        episode=episode, status__in=[AssessmentStatus.COMPLETED, AssessmentStatus.SIGNED_OFF]
+    ).exists()
 
 
 # --- Needs, baseline and reviews --------------------------------------------------------------------

@@ -104,3 +104,69 @@ class EpisodeFactory(DjangoModelFactory):
     family = factory.SubFactory(FamilyFactory)
     level = factory.LazyFunction(lambda: LevelOfNeed.objects.get(code="3"))
     opened_on = dt.date(2026, 4, 1)
+
+
+def consent_everyone(*, actor: User, episode: Episode, given_on: dt.date | None = None) -> None:
+    """Record consent for every current member of the episode's family: adults and young people aged 16 or
+    over for themselves, younger children through the first parent or carer."""
+    from assessments import services as assessment_services
+    from assessments.models import ConsentRecord
+
+    members = list(
+        FamilyMember.objects.filter(family_id=episode.family_id, end_date__isnull=True).select_related(
+            "person"
+        )
+    )
+    parent = next((m.person for m in members if m.role == HouseholdRole.PARENT_CARER), None)
+    given_on = given_on or episode.opened_on
+    have = set(
+        ConsentRecord.objects.filter(episode=episode, withdrawn_on__isnull=True).values_list(
+            "person_id", flat=True
+        )
+    )
+    for member in members:
+        if member.person_id in have:
+            continue
+        born = member.person.date_of_birth
+        age = None if born is None else (given_on - born).days // 365
+        young = member.role == HouseholdRole.CHILD and (age is None or age < 16)
+        assessment_services.consent_record(
+            actor=actor,
+            episode=episode,
+            person=member.person,
+            given_by=parent if young and parent else member.person,
+            own_consent_competent=young and parent is None,
+            given_on=given_on,
+            method="written",
+            agrees_to_sharing=True,
+            sharing_basis="consent",
+        )
+
+
+def complete_assessment(*, actor: User, episode: Episode):
+    """A completed assessment row for pathway tests that only need "the assessment is done" (no needs or
+    baseline of its own). Tests of the assessment itself go through assessments.services."""
+    from django.utils import timezone
+
+    from assessments.models import Assessment, AssessmentStatus, AssessmentTemplate
+
+    assessment = Assessment.objects.create(
+        episode=episode,
+        template=AssessmentTemplate.objects.filter(published=True).order_by("-version").first(),
+        assessor=actor,
+        status=AssessmentStatus.COMPLETED,
+        started_on=episode.opened_on,
+        assessment_date=episode.opened_on,
+        completed_at=timezone.now(),
+        updated_by=actor,
+        content={"family_view": "We want help with mornings"},
+    )
+    assessment.members.set(
+        FamilyMember.objects.filter(family_id=episode.family_id, end_date__isnull=True).values_list(
+            "person_id", flat=True
+        )
+    )
+    if episode.status == "open":
+        Episode.objects.filter(pk=episode.pk).update(status="assessment")
+        episode.status = "assessment"
+    return assessment

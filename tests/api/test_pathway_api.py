@@ -31,7 +31,7 @@ from pathway.models import (
     TafMeeting,
     TafMember,
 )
-from tests.factories import FamilyFactory, MembershipFactory
+from tests.factories import FamilyFactory, MembershipFactory, complete_assessment
 
 MANAGERS = {"sam.practitioner", "chris.coordinator"}
 READERS = {"hana.healthvisitor", "alex.schoolmanager", "morgan.manager", "quinn.auditor"}
@@ -103,6 +103,8 @@ def past_meeting(personas, episode, *, days=20) -> TafMeeting:
 
 
 def hold_first_meeting(personas, episode) -> TafMeeting:
+    if not episode.assessments.filter(status="completed").exists():
+        complete_assessment(actor=personas.sam, episode=episode)
     meeting = past_meeting(personas, episode)
     return services.meeting_record(
         actor=personas.sam,
@@ -814,6 +816,7 @@ def test_team_rules(personas, api, episode):
 
 
 def test_first_meeting_agrees_the_lead_and_activates_the_plan(personas, api, episode, kerry):
+    complete_assessment(actor=personas.sam, episode=episode)
     meeting = past_meeting(personas, episode)
     members = list(TafMember.objects.filter(episode=episode, left_on__isnull=True))
     client = api(personas.chris)

@@ -57,7 +57,8 @@ def test_lead_professional_journey(page, personas):
     page.get_by_label("Decisions").fill("Sam to lead. Hana to visit weekly. Review in six weeks.")
     page.get_by_label("Lead professional agreed at this meeting").select_option(label="Sam Patel")
     page.get_by_label("What the family said about who should be their lead professional").fill(
-        "Kerry asked for Sam, who she already knows from school")
+        "Kerry asked for Sam, who she already knows from school"
+    )
     submit(page, "Save the minutes")
     assert page.get_by_role("heading", name="Decisions").is_visible()
     assert_accessible(page)

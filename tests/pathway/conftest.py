@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from pathway import services
 from pathway.models import LevelOfNeed, OutcomeArea
+from tests.factories import complete_assessment
 
 
 @pytest.fixture
@@ -29,7 +30,11 @@ def started(personas, level3):
     )
 
 
-def hold_first_meeting(personas, episode, *, lead=None, days_ago=20):
+def hold_first_meeting(personas, episode, *, lead=None, days_ago=20, assessed=True):
+    """Hold the first TAF meeting; with `assessed`, Sam completes the assessment first, so the plan
+    becomes active at the meeting."""
+    if assessed and not episode.assessments.filter(status="completed").exists():
+        complete_assessment(actor=personas.sam, episode=episode)
     meeting = services.meeting_schedule(
         actor=personas.sam,
         episode=episode,
@@ -52,12 +57,12 @@ def hold_first_meeting(personas, episode, *, lead=None, days_ago=20):
 @pytest.fixture
 def active(personas, started, areas):
     """The Ashworth episode with its first TAF meeting held (Sam agreed as lead) and a baseline."""
-    hold_first_meeting(personas, started)
     services.baseline_record(
         actor=personas.sam,
         episode=started,
         held_on=timezone.localdate() - dt.timedelta(days=25),
         scores={areas[0]: 3, areas[1]: 5},
     )
+    hold_first_meeting(personas, started)
     started.refresh_from_db()
     return started

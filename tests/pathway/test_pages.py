@@ -15,7 +15,7 @@ from assessments.models import PlanAction
 from ehcase.permissions import grant_family_access
 from pathway import services
 from pathway.models import ChronologyEntry, Episode, EpisodeStatus, OutcomeArea, TafMember
-from tests.factories import EpisodeFactory, FamilyFactory
+from tests.factories import EpisodeFactory, FamilyFactory, complete_assessment
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate
@@ -59,6 +59,7 @@ def test_journey_through_the_pages(client, personas):
         },
     )
     assert response.status_code == 302
+    complete_assessment(actor=personas.sam, episode=episode)
 
     when = timezone.localtime() - dt.timedelta(days=10)
     response = client.post(
