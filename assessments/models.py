@@ -202,6 +202,9 @@ class Assessment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=1)
+    # The open page (one token per page load) that saved last: its own autosaves never count as someone
+    # else's change when the page is then submitted.
+    last_edit_token = models.CharField(max_length=32, blank=True, db_default="", default="")
 
     class Meta:
         ordering = ["-started_on", "-id"]

@@ -108,7 +108,7 @@ def action_set_status(
     if not PlanAction.objects.filter(pk=action.pk, version=version).update(
         status=status, version=F("version") + 1
     ):
-        raise PathwayError(
+        raise AssessmentChangedError(
             "Someone else updated this action after you opened the page. Check it and try again."
         )
     action.refresh_from_db()
@@ -481,14 +481,19 @@ def assessment_save(
     changes: dict | None = None,
     members: list[Person] | None = None,
     assessment_date: dt.date | None = None,
+    edit_token: str = "",
+    page_done: bool = False,
 ) -> Assessment:
     """Save part of a draft (each page, and the autosave as the assessor types). The assessor may call it.
     Refuses with AssessmentChangedError if anyone saved since `expected_version`, so nobody's work is
-    silently overwritten."""
+    silently overwritten. `edit_token` names the open page: saves since `expected_version` made from that
+    same page (its autosaves) are its own, not someone else's. `page_done` (the page was submitted) ends
+    the page's claim, so an autosave from it arriving late cannot save over later work."""
     current = (
         Assessment.objects.select_for_update().select_related("template", "episode").get(pk=assessment.pk)
     )
-    if current.version != expected_version:
+    own_page = bool(edit_token) and current.last_edit_token == edit_token
+    if current.version != expected_version and not own_page:
         raise AssessmentChangedError(
             "Someone else saved this assessment after you opened it. Your answers have not been saved yet."
         )
@@ -525,7 +530,10 @@ def assessment_save(
         changed["content"] = sorted(changes)
     current.version = F("version") + 1
     current.updated_by = actor
-    current.save(update_fields=["content", "assessment_date", "version", "updated_by", "updated_at"])
+    current.last_edit_token = "" if page_done else edit_token[:32]
+    current.save(
+        update_fields=["content", "assessment_date", "version", "updated_by", "updated_at", "last_edit_token"]
+    )
     current.refresh_from_db()
     audit_record(
         actor=actor,

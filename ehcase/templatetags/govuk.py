@@ -28,6 +28,8 @@ def _kind(field: forms.Field) -> str:
         return "textarea"
     if isinstance(widget, forms.PasswordInput):
         return "password"
+    if isinstance(widget, forms.FileInput):
+        return "file"
     return "input"
 
 
