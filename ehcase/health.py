@@ -45,6 +45,28 @@ def _workers(redis_ok: bool) -> dict:
     )
 
 
+def _reminders(database_ok: bool) -> dict:
+    """When the reminder scan last ran and how many reminders wait to be sent. Informational: it does
+    not turn the status to degraded (a fresh system has never scanned)."""
+    if not database_ok:
+        return {"error": "database unavailable"}
+    try:
+        from django.utils import timezone
+
+        from ehcase.notifications.models import Reminder, ReminderStatus, ScanRun
+
+        last = ScanRun.objects.order_by("-id").values_list("finished_at", flat=True).first()
+        pending = Reminder.objects.filter(status=ReminderStatus.PENDING)
+        return {
+            "last_scan_at": last.isoformat() if last else None,
+            "pending": pending.count(),
+            "pending_due": pending.filter(next_attempt_at__lte=timezone.now()).count(),
+            "failed": Reminder.objects.filter(status=ReminderStatus.FAILED).count(),
+        }
+    except Exception as exc:  # noqa: BLE001
+        return {"error": type(exc).__name__}
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -53,5 +75,10 @@ def healthz(request):
     workers = _workers(redis_state["ok"])
     checks = {"database": database, "redis": redis_state, "celery": workers}
     down = [name for name, state in checks.items() if not state["ok"]]
-    body = {"status": "ok" if not down else "degraded", "down": down, "checks": checks}
+    body = {
+        "status": "ok" if not down else "degraded",
+        "down": down,
+        "checks": checks,
+        "reminders": _reminders(database["ok"]),
+    }
     return JsonResponse(body, status=200 if not down else 503)

@@ -15,6 +15,7 @@ go through ``family_for_user``: a family the user may not see is a 404, whatever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -131,6 +132,55 @@ def families_visible_to(*, user: User) -> QuerySet[Family]:
     if roles.coordinated_hub_ids:
         return Family.objects.filter(Q(hub_id__in=roles.coordinated_hub_ids) | granted)
     return Family.objects.filter(granted)
+
+
+def family_pairs_visible(*, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (user id, family id) pairs are visible: the rules of `families_visible_to`, for many
+    users and families in one query (reminder delivery checks a batch for its recipients at once).
+
+    It must agree with `families_visible_to` for every user and family: tests/notifications/
+    test_access_pairs.py compares the two for every persona and family of the demo county."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    perm_table = FamilyUserObjectPermission._meta.db_table
+    membership = Membership._meta.db_table
+    hubs_of = Membership.hubs.through._meta.db_table
+    sql = (
+        "WITH p(user_id, family_id) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[])), "  # noqa: S608
+        f"r AS (SELECT p.user_id, p.family_id FROM p JOIN {User._meta.db_table} u "
+        "ON u.id = p.user_id AND u.is_active "
+        f"JOIN {Family._meta.db_table} f ON f.id = p.family_id) "
+        "SELECT r.user_id, r.family_id FROM r "
+        f"WHERE EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = r.user_id AND m.role = ANY(%s)) "
+        f"OR (EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = r.user_id AND m.role = ANY(%s)) AND ("
+        f"EXISTS (SELECT 1 FROM {perm_table} fp WHERE fp.user_id = r.user_id "
+        f"AND fp.content_object_id = r.family_id AND fp.permission_id = ({_PERMISSION_ID_SQL})) "
+        f"OR EXISTS (SELECT 1 FROM {membership} m JOIN {hubs_of} mh ON mh.membership_id = m.id "
+        f"JOIN {Family._meta.db_table} f ON f.hub_id = mh.hub_id "
+        "WHERE m.user_id = r.user_id AND m.role = %s AND f.id = r.family_id) "
+        f"OR EXISTS (SELECT 1 FROM {membership} mgr JOIN {membership} pr "
+        "ON pr.agency_id = mgr.agency_id AND pr.role = %s "
+        f"JOIN {perm_table} fp ON fp.user_id = pr.user_id "
+        "WHERE mgr.user_id = r.user_id AND mgr.role = %s AND fp.content_object_id = r.family_id "
+        f"AND fp.permission_id = ({_PERMISSION_ID_SQL}))))"
+    )
+    params = [
+        [u for u, _ in wanted],
+        [f for _, f in wanted],
+        sorted(PARTNERSHIP_READ_ROLES),
+        [Role.PRACTITIONER, Role.AGENCY_MANAGER, Role.HUB_COORDINATOR],
+        VIEW,
+        Role.HUB_COORDINATOR,
+        Role.PRACTITIONER,
+        Role.AGENCY_MANAGER,
+        VIEW,
+    ]
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(int(u), int(f)) for u, f in cursor.fetchall()}
 
 
 def family_for_user(*, user: User, family_id: int | str) -> Family:

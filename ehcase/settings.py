@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "pathway",
     "assessments",
     "reporting",
+    "ehcase.notifications",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ehcase.context_processors.service",
+                "ehcase.notifications.context_processors.notifications",
             ],
         },
     },
@@ -168,10 +171,46 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Reminders (docs/reminders.md): a cheap state-based scan, delivery every minute, the daily emails.
+    "scan-due-reminders": {
+        "task": "ehcase.notifications.tasks.scan_due_reminders",
+        "schedule": timedelta(minutes=int(os.environ.get("REMINDER_SCAN_MINUTES", "10"))),
+    },
+    "deliver-reminders": {
+        "task": "ehcase.notifications.tasks.deliver_reminders",
+        "schedule": timedelta(minutes=1),
+    },
+    "daily-emails": {
+        "task": "ehcase.notifications.tasks.scan_daily_emails",
+        "schedule": crontab(hour=int(os.environ.get("REMINDER_DAILY_EMAIL_HOUR", "7")), minute=0),
+    },
+}
+
+# Reminder time limits (DESIGN.md §5). A date-triggered reminder missed while nothing could run (a
+# broker or worker outage) is still sent within REMINDER_CATCH_UP_DAYS of its date.
+REMINDER_REVIEW_DUE_DAYS = int(os.environ.get("REMINDER_REVIEW_DUE_DAYS", "7"))
+REMINDER_EHA_DRAFT_DAYS = int(os.environ.get("REMINDER_EHA_DRAFT_DAYS", "28"))
+REMINDER_NO_LEAD_DAYS = int(os.environ.get("REMINDER_NO_LEAD_DAYS", "14"))
+REMINDER_SUSTAINMENT_MONTHS = int(os.environ.get("REMINDER_SUSTAINMENT_MONTHS", "6"))
+REMINDER_REREFERRAL_MONTHS = int(os.environ.get("REMINDER_REREFERRAL_MONTHS", "12"))
+REMINDER_CATCH_UP_DAYS = int(os.environ.get("REMINDER_CATCH_UP_DAYS", "14"))
+REMINDER_WEEKLY_DIGEST_WEEKDAY = int(os.environ.get("REMINDER_WEEKLY_DIGEST_WEEKDAY", "0"))  # Monday
+REMINDER_DAILY_EMAIL_HOUR = int(os.environ.get("REMINDER_DAILY_EMAIL_HOUR", "7"))
+REMINDER_BATCH_SIZE = int(os.environ.get("REMINDER_BATCH_SIZE", "50"))
+REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "early-help@example.org")
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+# The service's address, for links in emails (for example https://early-help.example.gov.uk).
+SITE_URL = os.environ.get("SITE_URL", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -218,5 +257,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

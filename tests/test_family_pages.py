@@ -325,8 +325,9 @@ def test_family_list_query_count_is_flat(client, personas, extra):
     client.force_login(personas.ola)
     count, sql = _count_queries(client, reverse("ehcase:family-list"))
     # 1 session, 2 user, 3 memberships (roles), 4 coordinator hubs prefetch, 5 count, 6 page of families
-    # with area, hub and member counts, 7-9 session save in a savepoint (idle timeout refresh)
-    assert count == 9, "\n".join(sql)
+    # with area, hub and member counts, 7 unread notifications (header), 8-10 session save in a savepoint
+    # (idle timeout refresh)
+    assert count == 10, "\n".join(sql)
 
 
 @pytest.mark.parametrize("members", [1, 50])
@@ -350,8 +351,8 @@ def test_family_page_query_count_does_not_grow_with_the_family(client, personas,
     count, sql = _count_queries(client, reverse("ehcase:family-detail", args=[family.pk]))
     # 1 session, 2 user, 3 memberships, 4 hubs prefetch, 5 family (+hub, area) via access layer,
     # 6 members with people, 7 relationships, 8 episodes, 9 recent audit, 10 change permission,
-    # 11 audit insert (this view), 12-14 session save in a savepoint
-    assert count == 14, "\n".join(sql)
+    # 11 audit insert (this view), 12 unread notifications (header), 13-15 session save in a savepoint
+    assert count == 15, "\n".join(sql)
 
 
 def test_duplicate_identifier_race_is_a_clear_error_not_a_crash(personas):

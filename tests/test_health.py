@@ -72,3 +72,10 @@ def test_no_worker_is_503_naming_celery(client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["down"] == ["celery"]
+
+
+@pytest.mark.django_db
+def test_the_reminder_state_is_shown_without_changing_the_status(client):
+    body = client.get("/healthz").json()
+    assert body["reminders"] == {"last_scan_at": None, "pending": 0, "pending_due": 0, "failed": 0}
+    assert "reminders" not in body["down"]

@@ -96,7 +96,7 @@ def ashworth_episode(p) -> dict:
         "episode_id": episode.pk,
         "member_id": episode.taf_members.get(person__isnull=False).pk,
         "meeting_id": episode.meetings.get().pk,
-        "action_id": episode.actions.get().pk,
+        "action_id": episode.actions.get(description="Walk to school together").pk,
     }
 
 
@@ -111,6 +111,103 @@ def member_kwargs(p):
 
 def action_kwargs(p):
     return {"action_id": ashworth_episode(p)["action_id"]}
+
+
+def ashworth_assessment(p) -> dict:
+    """Consent recorded for the Ashworth family (Kerry's with a signed form), Sam's assessment completed
+    once and returned by Alex (so version 1 is kept and Sam may edit again), a plan outcome, and an
+    action owned by Hana (a TAF member updates her own action)."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from assessments import services as eha
+    from assessments.models import Assessment, ConsentRecord
+    from tests.factories import consent_everyone
+
+    ids = ashworth_episode(p)
+    assessment = Assessment.objects.filter(episode_id=ids["episode_id"]).first()
+    if assessment is None:
+        from pathway.models import Episode
+
+        episode = Episode.objects.get(pk=ids["episode_id"])
+        kerry = p.ashworth.members.get(person__first_name="Kerry").person
+        eha.consent_record(
+            actor=p.sam,
+            episode=episode,
+            person=kerry,
+            given_by=kerry,
+            given_on=timezone.localdate(),
+            method="written",
+            agrees_to_sharing=True,
+            sharing_basis="consent",
+            evidence=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf"),
+        )
+        consent_everyone(actor=p.sam, episode=episode)
+        people = [m.person for m in p.ashworth.members.select_related("person")]
+        assessment = eha.assessment_start(
+            actor=p.sam, episode=episode, members=people, assessment_date=timezone.localdate()
+        )
+        assessment = eha.assessment_save(
+            actor=p.sam,
+            assessment=assessment,
+            expected_version=assessment.version,
+            changes={
+                "domains": {"child.health": "Well"},
+                "family_view": "Calmer mornings",
+                "needs": [{"area": "education", "description": "School on time"}],
+                "scores": {"education": 4},
+            },
+        )
+        assessment = eha.assessment_complete(
+            actor=p.sam, assessment=assessment, expected_version=assessment.version
+        )
+        eha.assessment_decide(actor=p.alex, assessment=assessment, sign_off=False, comments="Say more")
+        eha.plan_outcome_add(actor=p.sam, episode=episode, wording="Calm mornings")
+        eha.action_add(
+            actor=p.sam,
+            episode=episode,
+            description="Home visit",
+            owner_user=p.hana,
+            due_on=timezone.localdate() + dt.timedelta(days=3),
+        )
+    episode_id = ids["episode_id"]
+    return {
+        "assessment_id": assessment.pk,
+        "consent_id": ConsentRecord.objects.filter(episode_id=episode_id).exclude(evidence_name="").get().pk,
+        "outcome_id": assessment.episode.plan_outcomes.get().pk,
+        "hana_action_id": assessment.episode.actions.get(owner_user=p.hana).pk,
+    }
+
+
+def assessed_episode(p):
+    ashworth_assessment(p)
+    return episode_kwargs(p)
+
+
+def assessment_kwargs(p):
+    return {"assessment_id": ashworth_assessment(p)["assessment_id"]}
+
+
+def assessment_section_kwargs(p):
+    return {"assessment_id": ashworth_assessment(p)["assessment_id"], "section": "domain-child"}
+
+
+def assessment_version_kwargs(p):
+    return {"assessment_id": ashworth_assessment(p)["assessment_id"], "number": 1}
+
+
+def consent_kwargs(p):
+    return {"consent_id": ashworth_assessment(p)["consent_id"]}
+
+
+def outcome_kwargs(p):
+    return {"outcome_id": ashworth_assessment(p)["outcome_id"]}
+
+
+def hanas_action(p):
+    return {"action_id": ashworth_assessment(p)["hana_action_id"]}
 
 
 def bennett_request(p):
@@ -188,8 +285,26 @@ def api_member(p):
     return {"pk": ashworth_episode(p)["member_id"]}
 
 
+def api_consent(p):
+    return {"pk": ashworth_assessment(p)["consent_id"]}
+
+
+def api_assessment(p):
+    return {"pk": ashworth_assessment(p)["assessment_id"]}
+
+
 def meeting_kwargs(p):
     return {"meeting_id": ashworth_episode(p)["meeting_id"]}
+
+
+def sams_notification(p):
+    """A notification of Sam's: only he may mark it read; anyone else gets 404."""
+    from ehcase.notifications.models import Notification
+
+    notification = Notification.objects.filter(recipient=p.sam).first() or Notification.objects.create(
+        recipient=p.sam, kind="review_due", title="Review due", body="Review due", url="/my-work/"
+    )
+    return {"notification_id": notification.pk}
 
 
 # Readers of the Ashworth record and those who may change it.
@@ -200,10 +315,20 @@ FAMILY_CHANGE = _row(
     sam=200, chris=200, hana=403, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=302
 )
 CASE_WORKERS = _row(admin=404, anon=302, others=200)
+ASSESSOR = _row(sam=200, hana=403, chris=403, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=302)
+SIGN_OFF = _row(alex=302, morgan=302, sam=403, hana=403, chris=403, quinn=403, ola=404, admin=404, anon=302)
 API_SIGNED_IN = _row(anon=401, others=200)
 API_FAMILY_READ = {**FAMILY_READ, ANON: 401}
 # An empty body is a 400 for those allowed to add a member: the access check comes first.
 API_FAMILY_CHANGE = {**FAMILY_CHANGE, ANON: 401, "sam.practitioner": 400, "chris.coordinator": 400}
+# Only the assessor (Sam) writes the assessment; a manager of his agency (Alex) or an early help manager
+# (Morgan) decides on it. An empty body is a 400 for them.
+API_ASSESSOR = _row(
+    sam=400, hana=403, chris=403, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=401
+)
+API_SIGN_OFF = _row(
+    alex=400, morgan=400, sam=403, hana=403, chris=403, quinn=403, ola=404, admin=404, anon=401
+)
 NOTE_WRITERS = _row(
     sam=200, hana=200, chris=200, alex=403, morgan=403, quinn=403, ola=404, admin=404, anon=302
 )
@@ -285,6 +410,56 @@ MATRIX = [
     ("assessments:action-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("assessments:action-update", action_kwargs, "get", None, FAMILY_CHANGE),
     ("assessments:action-update", action_kwargs, "post", {}, FAMILY_CHANGE),
+    # Hana (TAF) updates her own action; those who manage the episode may update any.
+    ("assessments:action-update", hanas_action, "get", None, {**FAMILY_CHANGE, "hana.healthvisitor": 200}),
+    ("assessments:action-update", hanas_action, "post", {}, {**FAMILY_CHANGE, "hana.healthvisitor": 200}),
+    # Consent, the assessment (Sam's, returned by Alex with version 1 kept) and the plan's outcomes.
+    ("assessments:consent-list", episode_kwargs, "get", None, FAMILY_READ),
+    ("assessments:consent-add", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:consent-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("assessments:consent-withdraw", consent_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:consent-withdraw", consent_kwargs, "post", {}, FAMILY_CHANGE),
+    ("assessments:consent-evidence", consent_kwargs, "get", None, FAMILY_READ),
+    # Sam is redirected to the assessment in progress; only practitioners who manage the episode start one.
+    (
+        "assessments:assessment-start",
+        assessed_episode,
+        "get",
+        None,
+        {**FAMILY_CHANGE, "sam.practitioner": 302, "chris.coordinator": 403},
+    ),
+    (
+        "assessments:assessment-start",
+        assessed_episode,
+        "post",
+        {},
+        {**FAMILY_CHANGE, "sam.practitioner": 302, "chris.coordinator": 403},
+    ),
+    ("assessments:assessment-detail", assessment_kwargs, "get", None, FAMILY_READ),
+    ("assessments:assessment-version", assessment_version_kwargs, "get", None, FAMILY_READ),
+    # Only the assessor writes the assessment.
+    ("assessments:assessment-section", assessment_section_kwargs, "get", None, ASSESSOR),
+    ("assessments:assessment-section", assessment_section_kwargs, "post", {}, ASSESSOR),
+    (
+        "assessments:assessment-autosave",
+        assessment_kwargs,
+        "post",
+        {"section": "domain-child", "version": 0},
+        ASSESSOR,
+    ),
+    ("assessments:assessment-check", assessment_kwargs, "get", None, ASSESSOR),
+    ("assessments:assessment-check", assessment_kwargs, "post", {}, ASSESSOR),
+    # Sign-off: a manager of the assessor's agency (Alex) or an early help manager (Morgan), never the
+    # assessor. The assessment is back with Sam, so they are sent to its page.
+    ("assessments:assessment-decide", assessment_kwargs, "get", None, SIGN_OFF),
+    ("assessments:assessment-decide", assessment_kwargs, "post", {}, SIGN_OFF),
+    ("assessments:outcome-add", episode_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:outcome-add", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    ("assessments:outcome-edit", outcome_kwargs, "get", None, FAMILY_CHANGE),
+    ("assessments:outcome-edit", outcome_kwargs, "post", {}, FAMILY_CHANGE),
+    # The PDFs: everyone who may see the family downloads both (tests/assessments/test_pdf.py).
+    ("assessments:assessment-pdf", assessment_kwargs, "get", None, FAMILY_READ),
+    ("assessments:plan-pdf", assessed_episode, "get", None, FAMILY_READ),
     # The pathway API: reads for every persona; writes with an empty body (400 for those allowed).
     ("api:episode-list", None, "get", None, API_SIGNED_IN),
     ("api:level-of-need-list", None, "get", None, API_SIGNED_IN),
@@ -310,6 +485,42 @@ MATRIX = [
     ("api:episode-close", api_episode, "post", {}, API_FAMILY_CHANGE),
     ("api:episode-lead-professional", api_episode, "post", {}, API_FAMILY_CHANGE),
     ("api:episode-baseline", api_episode, "post", {}, API_FAMILY_CHANGE),
+    # The consent, assessment and plan API on the same record (ashworth_assessment); tests/api/test_api.py
+    # has valid bodies. Empty bodies here: a 400 for those allowed, after the access checks.
+    ("api:episode-consent-list", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-consent-list", api_episode, "post", {}, API_FAMILY_CHANGE),
+    ("api:consent-detail", api_consent, "get", None, API_FAMILY_READ),
+    ("api:consent-withdraw", api_consent, "post", {}, API_FAMILY_CHANGE),
+    ("api:episode-assessment-list", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-assessment-list", api_episode, "post", {}, {**API_FAMILY_CHANGE, "chris.coordinator": 403}),
+    ("api:assessment-detail", api_assessment, "get", None, API_FAMILY_READ),
+    ("api:assessment-detail", api_assessment, "patch", {}, API_ASSESSOR),
+    ("api:assessment-complete", api_assessment, "post", {}, API_ASSESSOR),
+    ("api:assessment-decide", api_assessment, "post", {}, API_SIGN_OFF),
+    (
+        "api:assessment-version",
+        lambda p: {**api_assessment(p), "number": 1},
+        "get",
+        None,
+        API_FAMILY_READ,
+    ),
+    ("api:episode-plan-list", api_episode, "get", None, API_FAMILY_READ),
+    ("api:episode-outcome-list", api_episode, "post", {}, API_FAMILY_CHANGE),
+    (
+        "api:outcome-detail",
+        lambda p: {"pk": ashworth_assessment(p)["outcome_id"]},
+        "patch",
+        {},
+        API_FAMILY_CHANGE,
+    ),
+    ("api:episode-action-list", api_episode, "post", {}, API_FAMILY_CHANGE),
+    (
+        "api:action-detail",
+        lambda p: {"pk": ashworth_assessment(p)["hana_action_id"]},
+        "patch",
+        {},
+        {**API_FAMILY_CHANGE, "hana.healthvisitor": 400},
+    ),
     # Requests for support (a request Sam sent for the Bennett family, North hub).
     ("api:request-list", None, "get", None, API_SIGNED_IN),
     (
@@ -367,6 +578,12 @@ MATRIX = [
     ("hubs:request-detail", hub_request, "get", None, HUB_READ),
     ("hubs:request-decide", hub_request, "get", None, HUB_ACT),
     ("hubs:request-decide", hub_request, "post", {}, HUB_ACT),
+    # The notification centre: everyone signed in has their own; another's notification is a 404.
+    ("notifications:list", None, "get", None, _row(anon=302, others=200)),
+    ("notifications:read-all", None, "post", {}, _row(others=302)),
+    ("notifications:preferences", None, "get", None, _row(anon=302, others=200)),
+    ("notifications:preferences", None, "post", {}, _row(anon=302, others=200)),  # empty: the form again
+    ("notifications:read", sams_notification, "post", {}, _row(sam=302, anon=302, others=404)),
     ("login", None, "get", None, _row(anon=200, others=302)),
     ("logout", None, "post", {}, _row(others=302)),
     ("admin:index", None, "get", None, _row(admin=200, others=302)),

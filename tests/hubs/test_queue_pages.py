@@ -626,8 +626,8 @@ def test_queue_query_count_is_flat(client, personas, rows, status):
     # session, user, memberships, their hubs (prefetch), the hub, counts per tab (one aggregate),
     # page count, the page of requests with family, locality and agency (and, when decided, the
     # current decision as subqueries), the locality and the agency choices of the filter form,
-    # session save in a savepoint (3)
-    assert count == 13, sql
+    # unread notifications (header), session save in a savepoint (3)
+    assert count == 14, sql
 
 
 @pytest.mark.parametrize("items", [1, 30])
@@ -651,8 +651,9 @@ def test_meeting_page_query_count_is_flat(client, personas, items):
     count, sql = _count(client, reverse("hubs:meeting-detail", args=[meeting.pk]))
     # session, user, the meeting with its hub, memberships, hubs, agenda items with their requests,
     # families and agencies, the items' current decisions, decisions at the meeting, the undecided
-    # requests that can still be added (how many, then the list), session save (3)
-    assert count == 13, sql
+    # requests that can still be added (how many, then the list), unread notifications (header),
+    # session save (3)
+    assert count == 14, sql
 
 
 # --- The rows for tests/test_permission_matrix.py ----------------------------------------------------
