@@ -74,7 +74,11 @@ def consent_for_user(*, user: User, consent_id: int | str) -> ConsentRecord:
     if episode_id is None:
         raise Http404
     episode = episode_for_user(user=user, episode_id=episode_id)
-    consent = ConsentRecord.objects.select_related("person", "given_by", "recorded_by").get(pk=consent_id)
+    consent = (
+        ConsentRecord.objects.select_related("person", "given_by", "recorded_by")
+        .defer("evidence")
+        .get(pk=consent_id)
+    )
     consent.episode = episode
     return consent
 

@@ -244,7 +244,9 @@ def consent_record(
                     field="own_consent_competent",
                 )
     else:
-        if age is None or age >= consent_self_age() or members[person.pk].role != HouseholdRole.CHILD:
+        # A child with no date of birth yet (unborn, or not known) is consented for by a parent or carer.
+        old_enough = age is not None and age >= consent_self_age()
+        if old_enough or members[person.pk].role != HouseholdRole.CHILD:
             raise PathwayError(f"{person.full_name} gives consent for themself", field="given_by")
         if members[given_by.pk].role != HouseholdRole.PARENT_CARER:
             raise PathwayError("Consent for a child is given by a parent or carer", field="given_by")
@@ -293,7 +295,12 @@ def consent_withdraw(
 ) -> ConsentRecord:
     """Record that consent was withdrawn. From then on nothing more about the family is shared: no new
     practitioner joins the team until consent is given again."""
-    consent = ConsentRecord.objects.select_for_update().select_related("person").get(pk=consent.pk)
+    consent = (
+        ConsentRecord.objects.select_for_update()
+        .select_related("person")
+        .defer("evidence")
+        .get(pk=consent.pk)
+    )
     if consent.withdrawn_on is not None:
         raise PathwayError("This consent has already been withdrawn")
     if withdrawn_on > timezone.localdate():
@@ -417,8 +424,10 @@ def _clean_content(assessment: Assessment, changes: dict, member_ids: set[int]) 
                     )
                 _check_text(text, f"domains.{code}")
         elif key in ("members", "child_voice"):
+            if not isinstance(value, dict):
+                raise PathwayError("Answer for each family member the assessment covers", field=key)
             for pid, entry in value.items():
-                if int(pid) not in member_ids:
+                if not str(pid).isdigit() or int(pid) not in member_ids:
                     raise PathwayError("Answer only for family members the assessment covers", field=key)
                 if key == "members":
                     for part in ("strengths", "needs"):
@@ -579,6 +588,7 @@ def assessment_complete(*, actor: User, assessment: Assessment, expected_version
         raise PathwayError("Only the assessor can complete the assessment")
     if not current.is_editable:
         raise PathwayError("This assessment has already been completed")
+    previous_status = current.status
     person_ids = list(current.members.values_list("pk", flat=True))
     missing = _missing_consent(episode, person_ids, _current_members(episode))
     if missing:
@@ -637,7 +647,7 @@ def assessment_complete(*, actor: User, assessment: Assessment, expected_version
         obj=current,
         family_id=episode.family_id,
         summary=f"Early help assessment completed (version {number})",
-        changes={"status": ["draft", "completed"]},
+        changes={"status": [previous_status, "completed"]},
     )
     chronology_add(
         family_id=episode.family_id,
@@ -659,6 +669,7 @@ def assessment_decide(
     caller has checked the manager's right (assessments.permissions.can_sign_off); the assessor can never
     sign off their own assessment."""
     current = Assessment.objects.select_for_update().select_related("episode").get(pk=assessment.pk)
+    _require_open(current.episode)
     if expected_version is not None and current.version != expected_version:
         raise AssessmentChangedError(
             "Someone else changed this assessment after you opened it. Check it and try again."
