@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
+from assessments.api import views as assessments
 from hubs.api import RequestViewSet
 from pathway.api import views as pathway
 
@@ -21,6 +22,17 @@ router.register("meetings", pathway.MeetingViewSet, basename="meeting")
 router.register("taf-members", pathway.TafMemberViewSet, basename="taf-member")
 router.register("levels-of-need", pathway.LevelOfNeedViewSet, basename="level-of-need")
 router.register("outcome-areas", pathway.OutcomeAreaViewSet, basename="outcome-area")
+# Consent, the Early Help Assessment and the family plan (assessments/api/).
+EPISODE = r"episodes/(?P<pk>[^/.]+)"
+router.register(f"{EPISODE}/consents", assessments.EpisodeConsentViewSet, basename="episode-consent")
+router.register("consents", assessments.ConsentViewSet, basename="consent")
+router.register(f"{EPISODE}/assessments", assessments.EpisodeAssessmentViewSet, basename="episode-assessment")
+router.register("assessments", assessments.AssessmentViewSet, basename="assessment")
+router.register(f"{EPISODE}/plan", assessments.EpisodePlanViewSet, basename="episode-plan")
+router.register(f"{EPISODE}/outcomes", assessments.EpisodeOutcomeViewSet, basename="episode-outcome")
+router.register("outcomes", assessments.OutcomeViewSet, basename="outcome")
+router.register(f"{EPISODE}/actions", assessments.EpisodeActionViewSet, basename="episode-action")
+router.register("actions", assessments.ActionViewSet, basename="action")
 # Requests for support and triage (hubs/api.py).
 router.register("requests", RequestViewSet, basename="request")
 

@@ -22,7 +22,7 @@ from ehcase.permissions import grant_family_access
 from hubs.models import HubArea
 from pathway import services as pathway_services
 from pathway.models import Episode, IdentifiedNeed, LevelOfNeed, TafMeeting, TafMember
-from tests.factories import FamilyFactory, FamilyMemberFactory, MembershipFactory
+from tests.factories import FamilyFactory, FamilyMemberFactory, MembershipFactory, complete_assessment
 
 ANCHORS = ["ashworth", "bennett", "carter", "dixon", "evans"]
 # Which anchor families each persona sees (tests/test_access.py holds the same table).
@@ -122,6 +122,7 @@ def _routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
         ("POST", "/api/token/"): ("/api/token/", lambda: {}),
         **_pathway_routes(personas),
         **_request_routes(personas),
+        **_assessment_routes(personas),
     }
 
 
@@ -220,6 +221,8 @@ def _pathway_routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
         )
 
     episode, bennett = started(personas.ashworth), started(personas.bennett)
+    # The plan becomes active at the first meeting only once the assessment is completed.
+    complete_assessment(actor=sam, episode=episode)
     kerry = pathway_services.taf_add_family_member(
         actor=sam,
         episode=episode,
@@ -350,6 +353,7 @@ def _expected(username: str) -> dict[tuple[str, str], int]:
         ("POST", "/api/token/"): 400,  # no credentials in the body, whoever asks
         **_pathway_expected(username),
         **_request_expected(username),
+        **_assessment_expected(username),
     }
 
 
@@ -386,6 +390,188 @@ def _pathway_expected(username: str) -> dict[tuple[str, str], int]:
         ("POST", "/api/episodes/{id}/reviews/"): done(change, 201),
         ("POST", "/api/episodes/{id}/step-up/"): expected_status(username, "bennett"),
         ("POST", "/api/episodes/{id}/close/"): change,
+    }
+
+
+def _assessment_routes(personas):
+    """Consent, the assessment and the plan (assessments/api/) on three North hub families worked as the
+    Ashworths are (Sam starts early help, Hana reads, Chris coordinates the hub, Alex manages Sam's agency):
+    A with a draft assessment and a plan, B with consent and no assessment (to start one), C with a
+    completed assessment (to decide on, and its version 1). Writes come in an order that keeps each valid
+    for those allowed: A's consent to withdraw goes last, after its assessment is completed."""
+    from assessments import services as assessment_services
+    from assessments.models import Assessment, ConsentRecord, PlanAction, PlanOutcome
+    from ehcase.models import HouseholdRole
+
+    today = timezone.localdate()
+    sam, on = personas.sam, today.isoformat()
+    morpeth = HubArea.objects.get(name="Morpeth")
+
+    def worked_family(name):
+        family = FamilyFactory(name=name, area=morpeth)
+        parent, child, teen = (
+            FamilyMemberFactory(
+                family=family,
+                role=role,
+                person__first_name=first,
+                person__last_name=name,
+                person__date_of_birth=born,
+            ).person
+            for first, role, born in (
+                ("Dana", HouseholdRole.PARENT_CARER, dt.date(1988, 1, 1)),
+                ("Sky", HouseholdRole.CHILD, dt.date(2015, 3, 1)),
+                ("Rowan", HouseholdRole.CHILD, today - dt.timedelta(days=17 * 366)),
+            )
+        )
+        grant_family_access(user=sam, family=family, change=True)
+        grant_family_access(user=personas.hana, family=family)
+        episode = pathway_services.episode_start_directly(
+            actor=sam,
+            family=family,
+            level=LevelOfNeed.objects.get(code="3"),
+            consent_given_by="Dana",
+            consent_on=today - dt.timedelta(30),
+        )
+        for person in (parent, child):
+            assessment_services.consent_record(
+                actor=sam,
+                episode=episode,
+                person=person,
+                given_by=parent,
+                given_on=today - dt.timedelta(29),
+                method="written",
+                agrees_to_sharing=True,
+                sharing_basis="consent",
+            )
+        return episode, parent, child, teen
+
+    def assessed(episode, people):
+        assessment = assessment_services.assessment_start(
+            actor=sam, episode=episode, members=people, assessment_date=today - dt.timedelta(20)
+        )
+        return assessment_services.assessment_save(
+            actor=sam,
+            assessment=assessment,
+            expected_version=assessment.version,
+            changes={
+                "domains": {"child.education": "Misses school"},
+                "family_view": "Mornings are hard",
+                "needs": [{"area": "education", "description": "Attendance"}],
+                "scores": {"education": 3},
+            },
+        )
+
+    (a, dana, sky, rowan), (b, dana_b, _, _), (c, dana_c, _, _) = (
+        worked_family(name) for name in ("Fairley", "Gill", "Hollis")
+    )
+    draft = assessed(a, [dana, sky])
+    done = assessed(c, [dana_c])
+    done = assessment_services.assessment_complete(actor=sam, assessment=done, expected_version=done.version)
+    outcome = assessment_services.plan_outcome_add(actor=sam, episode=a, wording="Calmer mornings")
+    hanas = assessment_services.action_add(
+        actor=sam, episode=a, description="Health check", due_on=today, owner_user=personas.hana
+    )
+    skys_consent = ConsentRecord.objects.get(episode=a, person=sky)
+
+    def current(model, pk):
+        return lambda: model.objects.get(pk=pk).version
+
+    draft_version, outcome_version, action_version = (
+        current(Assessment, draft.pk),
+        current(PlanOutcome, outcome.pk),
+        current(PlanAction, hanas.pk),
+    )
+    ea, asmt = f"/api/episodes/{a.pk}", f"/api/assessments/{draft.pk}"
+    return {
+        ("GET", "/api/episodes/{id}/consents/"): (f"{ea}/consents/", None),
+        ("POST", "/api/episodes/{id}/consents/"): (
+            f"{ea}/consents/",
+            lambda: {
+                "person": rowan.pk,
+                "given_by": rowan.pk,
+                "given_on": on,
+                "method": "verbal",
+                "agrees_to_sharing": True,
+                "sharing_basis": "consent",
+            },
+        ),
+        ("GET", "/api/consents/{id}/"): (f"/api/consents/{skys_consent.pk}/", None),
+        ("GET", "/api/episodes/{id}/assessments/"): (f"{ea}/assessments/", None),
+        ("POST", "/api/episodes/{id}/assessments/"): (
+            f"/api/episodes/{b.pk}/assessments/",
+            lambda: {"members": [dana_b.pk], "assessment_date": on},
+        ),
+        ("GET", "/api/assessments/{id}/"): (f"{asmt}/", None),
+        ("PATCH", "/api/assessments/{id}/"): (
+            f"{asmt}/",
+            lambda: {"version": draft_version(), "content": {"family_view": "Better mornings"}},
+        ),
+        ("POST", "/api/assessments/{id}/complete/"): (
+            f"{asmt}/complete/",
+            lambda: {"version": draft_version()},
+        ),
+        ("POST", "/api/assessments/{id}/decide/"): (
+            f"/api/assessments/{done.pk}/decide/",
+            lambda: {"decision": "return", "comments": "Add the school's view"},
+        ),
+        ("GET", "/api/assessments/{id}/versions/{number}/"): (
+            f"/api/assessments/{done.pk}/versions/1/",
+            None,
+        ),
+        ("GET", "/api/episodes/{id}/plan/"): (f"{ea}/plan/", None),
+        ("POST", "/api/episodes/{id}/outcomes/"): (
+            f"{ea}/outcomes/",
+            lambda: {"wording": "Jayden sleeps well"},
+        ),
+        ("PATCH", "/api/outcomes/{id}/"): (
+            f"/api/outcomes/{outcome.pk}/",
+            lambda: {"version": outcome_version(), "achieved": True},
+        ),
+        ("POST", "/api/episodes/{id}/actions/"): (
+            f"{ea}/actions/",
+            lambda: {"description": "Bedtime routine", "owner": {"person": dana.pk}, "due_on": on},
+        ),
+        ("PATCH", "/api/actions/{id}/"): (
+            f"/api/actions/{hanas.pk}/",
+            lambda: {"status": "done", "version": action_version()},
+        ),
+        ("POST", "/api/consents/{id}/withdraw/"): (
+            f"/api/consents/{skys_consent.pk}/withdraw/",
+            lambda: {"withdrawn_on": on, "reason": "Dana changed her mind"},
+        ),
+    }
+
+
+def _assessment_expected(username: str) -> dict[tuple[str, str], int]:
+    # The three families are seen and changed by the same people as the Ashworths.
+    sees = 200 if "ashworth" in SEES[username] else 404
+    change = expected_status(username, "ashworth")
+
+    def done(status: int, success: int) -> int:
+        return success if status == 200 else status
+
+    # Only the assessor (Sam) writes the assessment; Chris manages the episode but is not a practitioner.
+    assessor = 200 if username == "sam.practitioner" else 403 if sees == 200 else 404
+    # A manager of the assessor's agency (Alex) or an early help manager (Morgan); never the assessor.
+    signs_off = 200 if username in {"alex.schoolmanager", "morgan.manager"} else 403 if sees == 200 else 404
+    return {
+        ("GET", "/api/episodes/{id}/consents/"): sees,
+        ("POST", "/api/episodes/{id}/consents/"): done(change, 201),
+        ("GET", "/api/consents/{id}/"): sees,
+        ("POST", "/api/consents/{id}/withdraw/"): change,
+        ("GET", "/api/episodes/{id}/assessments/"): sees,
+        ("POST", "/api/episodes/{id}/assessments/"): done(assessor, 201),
+        ("GET", "/api/assessments/{id}/"): sees,
+        ("PATCH", "/api/assessments/{id}/"): assessor,
+        ("POST", "/api/assessments/{id}/complete/"): assessor,
+        ("POST", "/api/assessments/{id}/decide/"): signs_off,
+        ("GET", "/api/assessments/{id}/versions/{number}/"): sees,
+        ("GET", "/api/episodes/{id}/plan/"): sees,
+        ("POST", "/api/episodes/{id}/outcomes/"): done(change, 201),
+        ("PATCH", "/api/outcomes/{id}/"): change,
+        ("POST", "/api/episodes/{id}/actions/"): done(change, 201),
+        # Hana owns the action: a member of the team updates her own.
+        ("PATCH", "/api/actions/{id}/"): 200 if username == "hana.healthvisitor" else change,
     }
 
 
