@@ -8,17 +8,18 @@ Both tiers are deterministic for a given seed and safe to run again:
   (references ``F-D000001`` ...) written through the ORM. Their histories on the pathway
   (pathway.demo: episodes at every point, closures for every reason, step ups, step downs,
   re-referrals, teams, meetings, baselines, reviews, case notes) are replayed through
-  ``pathway.services``, which also grant the workers in each team access; workers with no team
-  are granted access with ``ehcase.permissions.grant_family_access``. Sam's Riverside families
-  follow SAM_STORIES, and the Ashworth anchor family gets a history of its own with only Sam and
-  Hana in the team. Families whose reference exists are skipped, and the whole tier is one
-  transaction, so a second run writes nothing.
+  ``pathway.services``, with consent, Early Help Assessments in every state and family plans through
+  ``assessments.services`` (assessments.demo). The services also grant the workers in each team
+  access; workers with no team are granted access with ``ehcase.permissions.grant_family_access``.
+  Sam's Riverside families follow SAM_STORIES, and the Ashworth anchor family gets a history of its
+  own with only Sam and Hana in the team. Families whose reference exists are skipped, and the
+  whole tier is one transaction, so a second run writes nothing.
 * **The large tier** (``--families N``): N more families (``F-L0000001`` ...) of about three
   people each, two hundred agencies and about 2,000 practitioners (fewer for small N), written
   in chunks with PostgreSQL ``COPY``, with the same kind of pathway histories written as the
-  rows the services would have written (pathway.demo.StoryRows; no audit events for them).
-  Each chunk is one transaction and is skipped when its families exist, so an interrupted run
-  resumes and a repeated run writes nothing.
+  rows the services would have written (pathway.demo.StoryRows; no audit events for them, and no
+  consent, assessments or plans yet). Each chunk is one transaction and is skipped when its
+  families exist, so an interrupted run resumes and a repeated run writes nothing.
 
 Nobody is granted access to the anchor families of ehcase.demo here: their visibility table
 stays exactly as documented there. Sam (Riverside Primary School), Hana (North health visiting)
@@ -1284,12 +1285,12 @@ def plan_county_families(
 
 
 # What Sam's Riverside families (Morpeth) have been through, so that "My work" shows reviews due and
-# overdue, meetings tomorrow and next week, and families at every point of the pathway. Hana is in the
-# team of the even ones.
+# overdue, meetings tomorrow and next week, and families at every point of the pathway (with an assessment
+# in draft and one awaiting sign-off by Alex, the headteacher). Hana is in the team of the even ones.
 SAM_STORIES: tuple[tuple[str, dict], ...] = (
     ("reviewing", {"due": "soon", "next_meeting": "tomorrow", "reviews": 2}),
     ("plan_active", {"due": "overdue"}),
-    ("assessment", {"source": EpisodeSource.DIRECT, "baseline": True, "next_meeting": 7}),
+    ("assessment", {"source": EpisodeSource.DIRECT, "baseline": True, "next_meeting": 7, "eha": "draft"}),
     ("open", {}),
     ("reviewing", {"due": "overdue", "reviews": 1}),
     ("step_down_open", {"stage": "plan", "due": "later", "next_meeting": 12}),
@@ -1297,12 +1298,23 @@ SAM_STORIES: tuple[tuple[str, dict], ...] = (
     ("closed", {"reason": ClosureReason.OUTCOMES_ACHIEVED}),
     ("re_referral", {"stage": "assessment"}),
     ("closed", {"reason": ClosureReason.STEP_UP}),
-    ("plan_active", {"due": "soon", "next_meeting": 3}),
+    ("plan_active", {"due": "soon", "next_meeting": 3, "eha": "completed", "eha_by": "agency"}),
     ("up_then_down", {"stage": "review", "due": "later"}),
     ("closed", {"reason": ClosureReason.CONSENT_WITHDRAWN}),
     ("none", {}),
 )
-ASHWORTH_STORY = ("reviewing", {"due": "soon", "reviews": 3, "next_meeting": 4, "lead_change": False})
+# Sam's assessment of the Ashworths was signed off by Alex, the headteacher.
+ASHWORTH_STORY = (
+    "reviewing",
+    {
+        "due": "soon",
+        "reviews": 3,
+        "next_meeting": 4,
+        "lead_change": False,
+        "eha": "signed_off",
+        "eha_by": "agency",
+    },
+)
 
 
 def facts_for(plan: FamilyPlan, today: dt.date) -> pathway_demo.Facts:

@@ -12,9 +12,12 @@ next meeting in the diary if it is still open.
 * ``play_family`` replays a family's stories through ``pathway.services`` (the default tier): every
   transition, level, lead professional, TAF membership and the access it grants, meeting with its
   attendance, baseline, review, closure and chronology line is written by the code the application
-  uses, and a story the services refuse fails loudly.
+  uses, and a story the services refuse fails loudly. Consent, the Early Help Assessment (completed
+  before the first TAF meeting; its needs and scores become the episode's needs and baseline) and the
+  family plan go through ``assessments.services`` the same way (assessments.demo).
 * ``StoryRows`` turns the same stories into rows for COPY (the large tier), following what the
-  services would have written.
+  pathway services would have written (no consent, assessments or plans yet: the baseline and needs
+  are written as if recorded directly).
 
 The services stamp transitions, chronology lines and audit events with the time they run, and refuse
 dates after "today". ``Replay`` runs each call at the moment the story says it happened (it stands in
@@ -249,8 +252,8 @@ COVERAGE: tuple[tuple[str, dict], ...] = (
     *((("closed", {"reason": r}) for r, _ in CLOSURE_REASONS)),
     *((("closed", {"reason": r}) for r, _ in CLOSURE_REASONS)),
     ("open", {}),
-    ("assessment", {"source": EpisodeSource.DIRECT}),
-    ("assessment", {"source": EpisodeSource.TRIAGE, "next_meeting": 6}),
+    ("assessment", {"source": EpisodeSource.DIRECT, "eha": "withdrawn"}),
+    ("assessment", {"source": EpisodeSource.TRIAGE, "next_meeting": 6, "eha": "returned"}),
     ("plan_active", {"due": "soon"}),
     ("plan_active", {"due": "overdue"}),
     ("reviewing", {"due": "overdue", "reviews": 2}),
@@ -421,6 +424,8 @@ class EpisodeStory:
     level_changes: list[tuple[dt.date, str, str]] = field(default_factory=list)
     notes: list[tuple[dt.date, int, str, str]] = field(default_factory=list)  # (on, author, title, detail)
     closure: Closure | None = None
+    eha: str = ""  # the assessment's state, if the story asks for one (assessments.demo.STATES)
+    eha_by: str = ""  # who signs it off: "agency" (the assessor's manager) or "ehm"
 
     @property
     def first_day(self) -> dt.date:
@@ -593,6 +598,8 @@ class StoryPlanner:
         baseline: bool | None = None,
         lead_change: bool | None = None,
         assessor: int | None = None,
+        eha: str = "",
+        eha_by: str = "",
     ) -> EpisodeStory:
         rng = self.rng
         today = self.today
@@ -670,6 +677,8 @@ class StoryPlanner:
             assessment_on=day(assess),
             consent_from=facts.consent_from,
             team_on=day(team),
+            eha=eha,
+            eha_by=eha_by,
         )
         if story.requested_on is not None and story.requested_on > opened_on:
             story.requested_on = opened_on
@@ -985,8 +994,10 @@ class _Player:
         self.rng = random.Random(story.seed)
         self.episode = None
         self.lead = None  # the current lead professional's user id
-        self.needs = []
         self.meetings: dict[int, object] = {}
+        from assessments.demo import EhaPlayer
+
+        self.eha = EhaPlayer(self)  # consent, the assessment and the family plan
 
     def actor(self):
         return self.users[self.lead or self.story.assessor]
@@ -1001,11 +1012,12 @@ class _Player:
         if s.requested_on is not None:
             add(moment(s.requested_on, 9, 30), self.request)
         add(moment(s.opened_on, 10), self.open)
-        if s.assessment_on is not None and s.source != EpisodeSource.DIRECT:
-            add(moment(s.assessment_on, 11), self.start_assessment)
+        for when, fn in self.eha.events():  # consent, the assessment, withdrawals
+            add(when, fn)
         if s.team_on is not None:
             add(moment(s.team_on, 12), self.team)
-        if s.baseline_on is not None:
+        if s.baseline_on is not None and self.eha.plan is None:
+            # Otherwise the baseline comes from the assessment's scores when it is completed.
             add(moment(s.baseline_on, 14), self.baseline)
         for k, m in enumerate(s.meetings):
             add(m.scheduled_at or m.recorded_at, lambda k=k: self.schedule(k))
@@ -1087,17 +1099,6 @@ class _Player:
             assessor=self.users[s.assessor],
         )
 
-    def start_assessment(self) -> None:
-        from . import services
-
-        s = self.story
-        self.episode = services.episode_start_assessment(
-            actor=self.users[s.assessor],
-            episode=self.episode,
-            reason=f"Early Help Assessment started; consent from {s.consent_from} "
-            f"on {s.assessment_on:%-d %B %Y}",
-        )
-
     def team(self) -> None:
         from . import services
 
@@ -1111,12 +1112,11 @@ class _Player:
             services.taf_add_worker(
                 actor=actor, episode=self.episode, user=self.users[uid], role=role, joined_on=s.team_on
             )
-        for code, description in s.needs:
-            self.needs.append(
+        if not self.eha.completes:  # otherwise the needs come from the completed assessment
+            for code, description in s.needs:
                 services.need_add(
                     actor=actor, episode=self.episode, area=self.areas[code], description=description
                 )
-            )
 
     def baseline(self) -> None:
         from . import services
@@ -1178,6 +1178,7 @@ class _Player:
         )
         if m.first:
             self.lead = s.lead
+            self.eha.plan_agreed(m)
         if m.review is not None:
             self.replay.at(m.recorded_at + dt.timedelta(minutes=2))
             services.review_record(
@@ -1189,6 +1190,7 @@ class _Player:
                 summary=m.review.summary,
                 meeting=meeting,
             )
+            self.eha.review_actions(m, last=k == max(i for i, x in enumerate(s.meetings) if x.held))
 
     def change_lead(self) -> None:
         from . import services
@@ -1220,6 +1222,7 @@ class _Player:
 
     def close(self) -> None:
         from . import services
+        from .models import IdentifiedNeed
 
         c = self.story.closure
         if c.reason == ClosureReason.STEP_UP:
@@ -1236,7 +1239,14 @@ class _Player:
             episode=self.episode,
             reason=c.reason,
             closed_on=c.on,
-            need_outcomes={need.pk: outcome for need, outcome in zip(self.needs, c.outcomes, strict=True)},
+            need_outcomes={
+                need.pk: outcome
+                for need, outcome in zip(
+                    IdentifiedNeed.objects.filter(episode=self.episode).order_by("id"),
+                    c.outcomes,
+                    strict=True,
+                )
+            },
             note=c.note,
         )
 

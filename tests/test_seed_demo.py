@@ -9,10 +9,21 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.test import override_settings
 from django.utils import timezone
 
+from assessments import demo as assessments_demo
+from assessments.models import (
+    ActionStatus,
+    Assessment,
+    AssessmentStatus,
+    AssessmentVersion,
+    ConsentRecord,
+    PlanAction,
+    PlanOutcome,
+)
+from assessments.permissions import can_sign_off
 from ehcase import codes, seeding
 from ehcase.demo import DEMO_PASSWORD, build_personas
 from ehcase.models import (
@@ -110,6 +121,12 @@ PATHWAY_MODELS = (
     OutcomeScore,
     IdentifiedNeed,
     ChronologyEntry,
+    ConsentRecord,
+    Assessment,
+    Assessment.members.through,
+    AssessmentVersion,
+    PlanOutcome,
+    PlanAction,
 )
 
 
@@ -573,8 +590,177 @@ class TestDefaultCounty:
         )
         assert workers == {sam.pk, hana.pk}
         assert my_work(user=hana).team_episodes
+        # Sam assessed the Ashworths with everyone's consent (Kerry's for the children), and Alex,
+        # the headteacher, signed it off; the plan has the family's outcomes with actions.
+        eha = ashworth.assessments.get()
+        assert eha.assessor == sam and eha.signed_off_by == personas.alex
+        assert eha.status == AssessmentStatus.SIGNED_OFF and eha.versions.count() >= 1
+        assert set(eha.members.values_list("first_name", flat=True)) == {"Kerry", "Jayden", "Mia"}
+        assert set(
+            ConsentRecord.objects.filter(episode=ashworth, withdrawn_on=None).values_list(
+                "person__first_name", "given_by__first_name"
+            )
+        ) == {("Kerry", "Kerry"), ("Jayden", "Kerry"), ("Mia", "Kerry")}
+        assert PlanOutcome.objects.filter(episode=ashworth).exists()
+        assert PlanAction.objects.filter(episode=ashworth, outcome__isnull=False).exists()
+        # Sam also has a draft on the go and one waiting for Alex to sign off.
+        mine = Assessment.objects.filter(assessor=sam).exclude(episode__status=EpisodeStatus.CLOSED)
+        assert {AssessmentStatus.DRAFT, AssessmentStatus.COMPLETED} <= set(
+            mine.values_list("status", flat=True)
+        )
+        waiting = mine.filter(status=AssessmentStatus.COMPLETED)
+        assert all(can_sign_off(user=personas.alex, assessment=a) for a in waiting)
         for anchor in ("bennett", "carter", "dixon", "evans"):
             assert not Episode.objects.filter(family=getattr(personas, anchor)).exists()
+
+    def test_assessments_in_every_state(self, seeded):
+        episodes = Episode.objects.filter(
+            Q(family__reference__regex=COUNTY_REF) | Q(family__reference="F-DEMOASH")
+        )
+        assessments = Assessment.objects.filter(episode__in=episodes).select_related(
+            "episode", "template", "signed_off_by"
+        )
+        statuses = Counter(assessments.values_list("status", flat=True))
+        assert set(statuses) == set(AssessmentStatus.values), statuses
+        # The plan is active only once the assessment is completed (signed off or awaiting it).
+        done = [AssessmentStatus.COMPLETED, AssessmentStatus.SIGNED_OFF]
+        active = episodes.filter(status__in=[EpisodeStatus.PLAN_ACTIVE, EpisodeStatus.REVIEWING])
+        assert active.count() >= 40
+        assert not active.exclude(assessments__status__in=done).exists()
+        # Episodes still in assessment show a draft, one awaiting sign-off and one returned; episodes
+        # not yet at assessment have none.
+        assessing = Counter(
+            assessments.filter(episode__status=EpisodeStatus.ASSESSMENT).values_list("status", flat=True)
+        )
+        assert {AssessmentStatus.DRAFT, AssessmentStatus.COMPLETED, AssessmentStatus.RETURNED} <= set(
+            assessing
+        )
+        assert not assessments.filter(episode__status=EpisodeStatus.OPEN).exists()
+        in_assessment = episodes.filter(status=EpisodeStatus.ASSESSMENT)
+        assert in_assessment.exists() and not in_assessment.filter(assessments=None).exists()
+
+        # Every completion kept a version; drafts have none; earlier versions stay as they were.
+        versions = defaultdict(list)
+        for v in AssessmentVersion.objects.filter(assessment__in=assessments).order_by("number"):
+            versions[v.assessment_id].append(v)
+        second = 0
+        for a in assessments:
+            kept = versions[a.pk]
+            if a.status == AssessmentStatus.DRAFT:
+                assert not kept, a.pk
+                continue
+            assert [v.number for v in kept] == list(range(1, len(kept) + 1)), a.pk
+            latest = kept[-1]
+            assert latest.content == a.content and latest.template_id == a.template_id, a.pk
+            assert latest.member_ids == sorted(a.members.values_list("pk", flat=True)), a.pk
+            for earlier in kept[:-1]:
+                assert earlier.outcome == AssessmentStatus.RETURNED and earlier.comments, a.pk
+                assert earlier.content != latest.content, a.pk
+            second += len(kept) > 1
+            if a.status == AssessmentStatus.SIGNED_OFF:
+                assert latest.outcome == AssessmentStatus.SIGNED_OFF and a.signed_off_by_id != a.assessor_id
+                assert can_sign_off(user=a.signed_off_by, assessment=a), a.pk
+            elif a.status == AssessmentStatus.RETURNED:
+                assert latest.outcome == AssessmentStatus.RETURNED and latest.comments, a.pk
+            else:
+                assert latest.outcome == "", a.pk
+            # The needs and the baseline came from the assessment.
+            needs = set(a.episode.needs.values_list("area__code", "description"))
+            assert {(n["area"], n["description"]) for n in a.content["needs"]} <= needs, a.pk
+            baseline = a.episode.reviews.get(is_baseline=True)
+            assert baseline.held_on == a.assessment_date, a.pk
+            scores = {k: v for k, v in a.content["scores"].items() if v is not None}
+            assert dict(baseline.scores.values_list("area__code", "score")) == scores, a.pk
+        assert second >= 3  # some were returned, revised and completed again
+        deciders = set(
+            assessments.exclude(signed_off_by=None).values_list("signed_off_by__username", flat=True)
+        )
+        assert "morgan.manager" in deciders and len(deciders) >= 4  # agency managers too
+        assert AuditEvent.objects.filter(
+            summary__startswith="Early help assessment completed (version", family_id__isnull=False
+        ).count() == sum(len(v) for v in versions.values())
+
+        # Drafts are saved as the practitioner goes: some parts written, not all.
+        drafts = assessments.filter(status=AssessmentStatus.DRAFT)
+        assert all(d.content.get("domains") for d in drafts)
+        assert any("scores" not in d.content for d in drafts)
+        for a in assessments.exclude(status=AssessmentStatus.DRAFT)[:40]:
+            assert a.content["family_view"] and a.content["child_voice"] is not None
+            assert set(a.content["members"]) == {str(pk) for pk in a.members.values_list("pk", flat=True)}
+
+    def test_consent_before_every_assessment(self, seeded):
+        episodes = Episode.objects.filter(
+            Q(family__reference__regex=COUNTY_REF) | Q(family__reference="F-DEMOASH")
+        )
+        consents = ConsentRecord.objects.filter(episode__in=episodes).select_related("person", "given_by")
+        roles = dict(
+            FamilyMember.objects.filter(family__in=episodes.values("family")).values_list("person_id", "role")
+        )
+        for c in consents:
+            born = c.person.date_of_birth
+            age = c.given_on.year - born.year - ((c.given_on.month, c.given_on.day) < (born.month, born.day))
+            if c.given_by_id == c.person_id:
+                assert roles[c.person_id] != HouseholdRole.CHILD or age >= 16 or c.own_consent_competent
+            else:
+                assert roles[c.person_id] == HouseholdRole.CHILD and age < 16, c.pk
+                assert roles[c.given_by_id] == HouseholdRole.PARENT_CARER, c.pk
+        assert consents.exclude(given_by=F("person")).exists()  # parents for their children
+        assert consents.filter(given_by=F("person"), person__memberships__role=HouseholdRole.CHILD).exists()
+        assert set(consents.values_list("method", flat=True)) == {"written", "verbal"}
+        for a in Assessment.objects.filter(episode__in=episodes).prefetch_related("members"):
+            given = {c.person_id: c for c in consents if c.episode_id == a.episode_id}
+            for person in a.members.all():
+                assert person.pk in given and given[person.pk].given_on <= a.assessment_date, a.pk
+
+        # Withdrawals: a family that withdrew consent, and a member withdrawn while the assessment is a
+        # draft (the assessment waits, and nobody new joins the team).
+        withdrawn = consents.filter(withdrawn_on__isnull=False)
+        assert not withdrawn.filter(withdrawal_reason="").exists()
+        assert all(c.withdrawn_on >= c.given_on for c in withdrawn)
+        closed = episodes.filter(
+            closure_reason=ClosureReason.CONSENT_WITHDRAWN, consents__isnull=False
+        ).distinct()
+        assert closed.exists()
+        for e in closed:
+            assert not e.consents.filter(withdrawn_on__isnull=True).exists(), e.pk
+            assert not e.consents.exclude(withdrawn_on=e.closed_on).exists(), e.pk
+        paused = withdrawn.exclude(episode__status=EpisodeStatus.CLOSED)
+        assert paused.exists()
+        for c in paused:
+            assert not consents.filter(episode=c.episode_id, person=c.person_id, withdrawn_on=None).exists()
+            assert c.episode.assessments.get().status == AssessmentStatus.DRAFT
+            joined = TafMember.objects.filter(episode=c.episode_id, user__isnull=False)
+            assert not joined.filter(joined_on__gt=c.withdrawn_on).exists()
+
+    def test_family_plans_in_the_familys_words(self, seeded):
+        episodes = Episode.objects.filter(
+            Q(family__reference__regex=COUNTY_REF) | Q(family__reference="F-DEMOASH")
+        )
+        active = episodes.filter(status__in=[EpisodeStatus.PLAN_ACTIVE, EpisodeStatus.REVIEWING])
+        assert not active.filter(plan_outcomes=None).exists()
+        outcomes = PlanOutcome.objects.filter(episode__in=episodes).select_related("episode")
+        members = set(FamilyMember.objects.values_list("family_id", "person_id"))
+        for o in outcomes:
+            assert o.wording and "{" not in o.wording, o.pk
+            assert o.said_by_id is None or (o.episode.family_id, o.said_by_id) in members, o.pk
+        assert outcomes.filter(said_by__memberships__role=HouseholdRole.CHILD).exists()  # young people's own
+        assert not outcomes.filter(actions=None).exists()
+        actions = PlanAction.objects.filter(episode__in=episodes).select_related("episode")
+        assert actions.exists() and not actions.filter(outcome=None).exists()
+        assert actions.exclude(owner_user=None).exists()
+        assert actions.exclude(owner_agency=None).exists()
+        assert actions.exclude(owner_person=None).exists()
+        assert not any("{" in a.description for a in actions)
+        assessed_on = dict(Assessment.objects.values_list("episode_id", "assessment_date"))
+        assert all(a.due_on >= assessed_on[a.episode_id] for a in actions)
+        assert set(actions.values_list("status", flat=True)) == set(ActionStatus.values)
+        # Owners update their own actions at reviews.
+        assert AuditEvent.objects.filter(
+            summary="Plan action status changed",
+            actor_id__in=actions.exclude(owner_user=None).values("owner_user"),
+        ).exists()
+        achieved = outcomes.filter(episode__closure_reason=ClosureReason.OUTCOMES_ACHIEVED)
+        assert achieved.exists() and not achieved.filter(achieved=False).exists()
 
     def test_seed_is_deterministic(self, seeded):
         personas, _ = seeded
@@ -604,6 +790,21 @@ class TestDefaultCounty:
             if p.episodes
         }
         assert planned_episodes == stored_episodes
+        # ...and their assessments.
+        stored_eha = defaultdict(list)
+        for e in county_episodes().order_by("opened_on", "id").select_related("family"):
+            stored_eha[e.family.reference].append(
+                next(iter(e.assessments.values_list("status", flat=True)), None)
+            )
+        planned_eha = {
+            p.reference: [
+                plan.status if (plan := assessments_demo.plan_assessment(s, today)) else None
+                for s in p.episodes
+            ]
+            for p in plans
+            if p.episodes
+        }
+        assert planned_eha == stored_eha
         other = seeding.plan_county_families(personas, county, practitioners, 7, today, 20)
         assert [p.name for p in other] != [p.name for p in plans[:20]]
 

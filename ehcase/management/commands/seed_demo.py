@@ -5,7 +5,9 @@
 
 Families come with their histories on the early help pathway (pathway.demo): episodes at every
 point from just opened to closed, step ups and step downs, re-referrals, teams, meetings, baselines,
-reviews and case notes. The default tier writes them through pathway.services.
+reviews and case notes. The default tier writes them through pathway.services, with consent, Early
+Help Assessments in every state and family plans through assessments.services (assessments.demo);
+the large tier has no assessments yet.
 
 Safe to run again: what exists is kept and nothing is duplicated. Refused where
 settings.DEMO_DATA_ALLOWED is False (production).
@@ -18,6 +20,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from assessments.models import Assessment, ConsentRecord, PlanAction
 from ehcase import seeding
 from ehcase.models import Agency, Family, FamilyMember, FamilyUserObjectPermission, Person, Relationship, User
 from ehcase.permissions import families_visible_to
@@ -88,6 +91,9 @@ class Command(BaseCommand):
             ("episode transitions", EpisodeTransition),
             ("TAF meetings", TafMeeting),
             ("reviews", Review),
+            ("consent records", ConsentRecord),
+            ("assessments", Assessment),
+            ("plan actions", PlanAction),
             ("chronology entries", ChronologyEntry),
             ("object permissions", FamilyUserObjectPermission),
         )
