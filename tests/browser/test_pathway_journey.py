@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from pathway.models import Episode, EpisodeStatus
+from tests.factories import complete_assessment
 
 from .conftest import assert_accessible, sign_in
 
@@ -44,7 +45,9 @@ def test_lead_professional_journey(page, personas):
     submit(page, "Add to the team")
     assert page.get_by_role("cell", name="Hana Kowalski", exact=True).is_visible()
 
-    # The first TAF meeting, held last week, agrees Sam as lead professional.
+    # Sam has completed the assessment (its pages have their own journey), so the first TAF meeting,
+    # held last week, agrees Sam as lead professional and the plan becomes active.
+    complete_assessment(actor=personas.sam, episode=Episode.objects.get(family=personas.ashworth))
     page.get_by_role("link", name="Schedule a TAF meeting").click()
     assert_accessible(page)
     fill_date(page, "date", today - dt.timedelta(days=7))
