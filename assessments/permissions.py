@@ -103,9 +103,13 @@ def require_record_consent(*, user: User, episode: Episode) -> None:
         )
 
 
-def require_start_assessment(*, user: User, episode: Episode) -> None:
+def can_start_assessment(*, user: User, episode: Episode) -> bool:
     """An assessment is started by a practitioner who manages the episode; they become its assessor."""
-    if not (roles_for(user).is_practitioner and can_manage_episode(user=user, episode=episode)):
+    return roles_for(user).is_practitioner and can_manage_episode(user=user, episode=episode)
+
+
+def require_start_assessment(*, user: User, episode: Episode) -> None:
+    if not can_start_assessment(user=user, episode=episode):
         raise PermissionDenied("Only the family's practitioner can start an assessment")
 
 

@@ -68,6 +68,11 @@ class AssessmentView:
     versions: list[AssessmentVersion] = field(default_factory=list)
 
 
+def assessment_members(*, assessment: Assessment) -> list[tuple[Person, str]]:
+    """The people the working copy covers, with their role in the household, parents first."""
+    return _members(assessment.episode.family_id, list(assessment.members.values_list("pk", flat=True)))
+
+
 def _members(family_id: int, person_ids: list[int]) -> list[tuple[Person, str]]:
     rows = (
         FamilyMember.objects.filter(family_id=family_id, person_id__in=person_ids)

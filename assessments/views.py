@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ehcase.audit import audit_record, audit_view_family
-from ehcase.models import AuditAction, FamilyMember, HouseholdRole, Person
+from ehcase.models import AuditAction, HouseholdRole, Person
 from pathway.models import OutcomeArea
 from pathway.permissions import can_manage_episode, episode_for_user, require_manage_episode
 from pathway.services import PathwayError
@@ -308,17 +308,6 @@ def _sections(assessment: Assessment) -> list[tuple[str, str]]:
     )
 
 
-def _member_rows(assessment: Assessment) -> list[tuple[Person, str]]:
-    ids = list(assessment.members.values_list("pk", flat=True))
-    rows = FamilyMember.objects.filter(
-        family_id=assessment.episode.family_id, person_id__in=ids
-    ).select_related("person")
-    seen: dict[int, tuple[Person, str]] = {}
-    for row in rows.order_by("person_id", "-start_date"):
-        seen.setdefault(row.person_id, (row.person, row.role))
-    return list(seen.values())
-
-
 def _section_fields(assessment: Assessment, section: str) -> tuple[dict[str, django_forms.Field], dict]:
     """The fields of one page, and their saved values."""
     content = assessment.content or {}
@@ -334,14 +323,14 @@ def _section_fields(assessment: Assessment, section: str) -> tuple[dict[str, dja
             fields[f"domains.{key}"] = forms._text(area["title"], area.get("hint", ""))
             initial[f"domains.{key}"] = (content.get("domains") or {}).get(key, "")
     elif section == "people":
-        for person, _role in _member_rows(assessment):
+        for person, _role in selectors.assessment_members(assessment=assessment):
             saved = (content.get("members") or {}).get(str(person.pk)) or {}
             for part, label in (("strengths", "strengths"), ("needs", "needs")):
                 name = f"members.{person.pk}.{part}"
                 fields[name] = forms._text(f"{person.full_name}: {label}", rows=4)
                 initial[name] = saved.get(part, "")
     elif section == "views":
-        for person, role in _member_rows(assessment):
+        for person, role in selectors.assessment_members(assessment=assessment):
             if role == HouseholdRole.CHILD:
                 name = f"child_voice.{person.pk}"
                 fields[name] = forms._text(
@@ -673,7 +662,9 @@ def assessment_check(request: HttpRequest, assessment_id: int) -> HttpResponse:
         return redirect("assessments:assessment-detail", assessment.pk)
     problems = services.completion_problems(assessment=assessment)
     consented = set(services.current_consents(episode=assessment.episode))
-    unconsented = [p.full_name for p, _ in _member_rows(assessment) if p.pk not in consented]
+    unconsented = [
+        p.full_name for p, _ in selectors.assessment_members(assessment=assessment) if p.pk not in consented
+    ]
     error = ""
     if request.method == "POST":
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -153,15 +152,10 @@ def episode_detail(request: HttpRequest, episode_id: int) -> HttpResponse:
     record = selectors.episode_record(episode=episode)
     audit_view_family(actor=request.user, family_id=episode.family_id, what=f"Episode {episode.pk}")
     from assessments import selectors as assessment_selectors
-    from assessments.permissions import require_start_assessment
+    from assessments.permissions import can_start_assessment
     from assessments.services import sharing_withdrawn
 
     consent_members, _records = assessment_selectors.consent_overview(episode=episode)
-    try:
-        require_start_assessment(user=request.user, episode=episode)
-        can_start_assessment = episode.is_open
-    except PermissionDenied:
-        can_start_assessment = False
     return render(
         request,
         "pathway/episode_detail.html",
@@ -172,7 +166,8 @@ def episode_detail(request: HttpRequest, episode_id: int) -> HttpResponse:
             "consented": sum(1 for _p, _r, c in consent_members if c),
             "withdrawn": sharing_withdrawn(episode=episode),
             "plan": assessment_selectors.family_plan(episode=episode),
-            "can_start_assessment": can_start_assessment,
+            "can_start_assessment": episode.is_open
+            and can_start_assessment(user=request.user, episode=episode),
             "episode": episode,
             "family": episode.family,
             "nav": "families",
