@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("hubs.urls_referrals")),
     path("", include("hubs.urls_hub")),
     path("", include("ehcase.notifications.urls")),
+    path("", include("reporting.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

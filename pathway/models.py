@@ -410,3 +410,37 @@ class ChronologyEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_on} {self.title}"
+
+
+# --- Supporting Families -----------------------------------------------------------------------
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    VERIFIED = "verified", "Verified"
+    SUBMITTED = "submitted", "Submitted"
+    REJECTED = "rejected", "Rejected"
+
+
+class SupportingFamiliesClaim(models.Model):
+    """A payment-by-results claim under the Supporting Families programme for one episode: the
+    headline outcomes (outcome areas) it evidences and where the claim has got to."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="claims")
+    family = models.ForeignKey("ehcase.Family", on_delete=models.CASCADE, related_name="+")
+    areas = models.ManyToManyField(OutcomeArea, related_name="+")
+    evidence = models.TextField("Evidence of sustained progress", max_length=8000)
+    status = models.CharField(max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    status_changed_on = models.DateField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status_changed_on"], name="claim_status_changed")]
+
+    def __str__(self) -> str:
+        return f"Claim {self.pk} ({self.status})"
