@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_claims
 
 app_name = "pathway"
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("episodes/<int:episode_id>/reviews/new/", views.review_new, name="review-new"),
     path("episodes/<int:episode_id>/step-up/", views.step_up, name="episode-step-up"),
     path("episodes/<int:episode_id>/close/", views.close, name="episode-close"),
+    path("episodes/<int:episode_id>/claims/new/", views_claims.claim_new, name="claim-new"),
+    path("claims/<int:claim_id>/edit/", views_claims.claim_edit, name="claim-edit"),
+    path("claims/<int:claim_id>/status/", views_claims.claim_status, name="claim-status"),
     path("meetings/<int:meeting_id>/", views.meeting_detail, name="meeting-detail"),
     path("meetings/<int:meeting_id>/record/", views.meeting_record, name="meeting-record"),
     path("meetings/<int:meeting_id>/cancel/", views.meeting_cancel, name="meeting-cancel"),

@@ -26,6 +26,7 @@ from .permissions import (
     require_open_episode_rights,
 )
 from .services import PathwayError
+from .views_claims import episode_claims_context
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -173,6 +174,7 @@ def episode_detail(request: HttpRequest, episode_id: int) -> HttpResponse:
             "nav": "families",
             "can_manage": episode.is_open and can_manage_episode(user=request.user, episode=episode),
             "today": timezone.localdate(),
+            **episode_claims_context(user=request.user, episode=episode),
         },
     )
 
