@@ -22,19 +22,27 @@ a state (``EpisodeStory.eha``). States:
 
 A closure for "family withdrew consent" withdraws every current consent first; a closure with the
 outcomes achieved marks the plan's outcomes achieved.
+
+``EhaRows`` writes the same plans as rows for COPY in the large tier (ehcase.seeding): consent for the
+members covered, the assessment with the members it covers, a version for each completion with its
+sign-off or return, withdrawals, and the chronology lines assessments.services writes (no audit
+events, and no family plans: outcomes and actions are left out of the large tier).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.utils import timezone
 
 from ehcase.models import FamilyMember, HouseholdRole, Membership, Role
-from pathway.demo import EpisodeStory, moment, weighted
-from pathway.models import ClosureReason, EpisodeSource, TafMember
+from pathway.demo import EpisodeStory, Facts, moment, weighted
+from pathway.models import ChronologyKind, ClosureReason, EpisodeSource, TafMember
 
 from .models import ActionStatus, AssessmentStatus, AssessmentTemplate, ConsentRecord, PlanAction, PlanOutcome
 
@@ -706,3 +714,316 @@ class EhaPlayer:
                 achieved=True,
                 expected_version=outcome.version,
             )
+
+
+# --------------------------------------------------------------------------------------------
+# The large tier: rows for COPY
+
+CONSENT_FIELDS = (
+    "family",
+    "episode",
+    "person",
+    "given_by",
+    "own_consent_competent",
+    "given_on",
+    "method",
+    "agrees_to_sharing",
+    "sharing_basis",
+    "notes",
+    "evidence_name",
+    "evidence_type",
+    "recorded_by",
+    "recorded_at",
+    "withdrawn_on",
+    "withdrawal_reason",
+    "withdrawal_recorded_by",
+)
+ASSESSMENT_FIELDS = (
+    "id",
+    "episode",
+    "template",
+    "assessor",
+    "status",
+    "started_on",
+    "assessment_date",
+    "content",
+    "completed_at",
+    "signed_off_at",
+    "signed_off_by",
+    "updated_at",
+    "updated_by",
+    "version",
+    "last_edit_token",
+)
+ASSESSMENT_MEMBER_FIELDS = ("assessment", "person")
+VERSION_FIELDS = (
+    "assessment",
+    "number",
+    "template",
+    "assessment_date",
+    "member_ids",
+    "content",
+    "completed_by",
+    "completed_at",
+    "outcome",
+    "decided_by",
+    "decided_at",
+    "comments",
+)
+CONSENT_NOTE = "Explained what is shared, with whom and why; leaflet left with the family."
+SIGN_OFF_COMMENT = "A clear, whole-family assessment. The family's voice comes through well."
+CONSENT_SELF_AGE = 16  # assessments.services.consent_self_age() at its default
+
+
+class Someone(NamedTuple):
+    """A family member as EhaRows needs to know them."""
+
+    person_id: int
+    full_name: str
+    role: str  # HouseholdRole value
+    date_of_birth: dt.date | None
+    start_date: dt.date | None
+    end_date: dt.date | None
+
+
+class EhaRows:
+    """Consent, assessments, their members and versions, and their chronology lines, for the stories
+    of large-tier families, following plan_assessment (so the states are those of the default tier).
+    ``decider(assessor, kind)`` gives who signs off or returns an assessment: for ``"agency"`` a manager
+    of the assessor's agency before an early help manager, for ``"ehm"`` the other way round, never the
+    assessor; None when there is nobody."""
+
+    def __init__(
+        self,
+        *,
+        today: dt.date,
+        now: dt.datetime,
+        template_id: int,
+        decider: Callable[[int, str], int | None],
+    ):
+        self.today = today
+        self.now = now
+        self.template_id = template_id
+        self.decider = decider
+        self.rows: dict[str, list[tuple]] = {
+            key: [] for key in ("consents", "assessments", "assessment_members", "versions", "chronology")
+        }
+
+    def add(
+        self,
+        *,
+        family_id: int,
+        people: Sequence[Someone],
+        facts: Facts,
+        stories: Sequence[EpisodeStory],
+        episode_ids: Sequence[int],
+        ids: Iterator[int],
+    ) -> None:
+        for story, episode_id in zip(stories, episode_ids, strict=True):
+            plan = plan_assessment(story, self.today)
+            if plan is not None:
+                self._assessment(family_id, people, facts, story, episode_id, plan, next(ids))
+
+    def _at(self, when: dt.datetime) -> dt.datetime:
+        return min(when, self.now)
+
+    def _line(self, family_id, episode_id, on, title, author, when, detail="", significant=False) -> None:
+        self.rows["chronology"].append(
+            (
+                family_id,
+                episode_id,
+                ChronologyKind.ASSESSMENT,
+                on,
+                title,
+                detail,
+                author,
+                significant,
+                self._at(when),
+            )
+        )
+
+    def _assessment(
+        self, family_id, people, facts: Facts, s: EpisodeStory, episode_id, plan: EhaPlan, assessment_id
+    ) -> None:
+        rng = random.Random(f"eha-rows:{s.seed}")
+        r = self.rows
+        started = plan.start
+        on = started.date()
+        # Who it covers (as EhaPlayer._members): the household on the day it starts.
+        current = [p for p in people if p.end_date is None]
+        born = [p for p in current if p.date_of_birth and p.date_of_birth <= on]
+        covered = [p for p in born if p.start_date is None or p.start_date <= on] or born or current
+        parents = sorted(
+            (p for p in current if p.role == HouseholdRole.PARENT_CARER), key=lambda p: p not in covered
+        )
+        parent = parents[0] if parents else None
+        children = [p for p in covered if p.role == HouseholdRole.CHILD]
+        consents: list[list] = []
+        for p in covered:
+            age = _age_on(p.date_of_birth, on)
+            young = p.role == HouseholdRole.CHILD and (age is None or age < CONSENT_SELF_AGE)
+            by_parent = young and parent is not None
+            consents.append(
+                [
+                    family_id,
+                    episode_id,
+                    p.person_id,
+                    parent.person_id if by_parent else p.person_id,
+                    young and not by_parent,
+                    on,
+                    weighted(rng, (("written", 70), ("verbal", 30))),
+                    True,
+                    weighted(rng, (("consent", 80), ("public_task", 20))),
+                    CONSENT_NOTE if rng.random() < 0.3 else "",
+                    "",
+                    "",
+                    s.assessor,
+                    self._at(started),
+                    None,
+                    "",
+                    None,
+                ]
+            )
+            self._line(
+                family_id,
+                episode_id,
+                on,
+                f"Consent to early help given for {p.full_name}",
+                s.assessor,
+                started,
+            )
+        self._line(
+            family_id, episode_id, s.assessment_on, "Early help assessment started", s.assessor, started
+        )
+        if plan.withdraw is not None and consents:
+            child_ids = {p.person_id for p in children}
+            row = next((c for c in reversed(consents) if c[2] in child_ids), consents[-1])
+            self._withdraw(row, plan.withdraw, s.assessor, rng, facts, people)
+        if s.closure is not None and s.closure.reason == ClosureReason.CONSENT_WITHDRAWN:
+            actor = s.final_lead or s.assessor
+            for row in consents:
+                if row[14] is None:
+                    self._withdraw(row, moment(s.closure.on, 17, 10), actor, rng, facts, people, closing=True)
+        r["consents"].extend(map(tuple, consents))
+        member_ids = sorted(p.person_id for p in covered)
+        r["assessment_members"].extend((assessment_id, pid) for pid in member_ids)
+
+        # The answers, completions and decisions.
+        view = facts.words(rng.choice(FAMILY_VIEWS), rng)
+        needs = s.needs or [("family_relationships", "The family want help with routines at home")]
+        content = json.dumps({"family_view": view})
+        if plan.complete is not None:
+            content = json.dumps(
+                {
+                    "family_view": view,
+                    "needs": [{"area": a, "description": d} for a, d in needs],
+                    "scores": dict(s.baseline),
+                }
+            )
+        version = 1 + len(plan.saves)
+        updated = plan.saves[-1][0] if plan.saves else started
+        status = plan.status
+        completed_at = signed_off_at = signed_off_by = None
+        versions: list[list] = []
+
+        def complete(when: dt.datetime) -> None:
+            nonlocal completed_at, version
+            completed_at = self._at(when)
+            version += 1
+            versions.append(
+                [
+                    assessment_id,
+                    len(versions) + 1,
+                    self.template_id,
+                    s.assessment_on,
+                    json.dumps(member_ids),
+                    content,
+                    s.assessor,
+                    completed_at,
+                    "",
+                    None,
+                    None,
+                    "",
+                ]
+            )
+            self._line(
+                family_id,
+                episode_id,
+                when.date(),
+                "Early help assessment completed",
+                s.assessor,
+                when,
+                significant=True,
+            )
+
+        if plan.complete is not None:
+            complete(plan.complete)
+        decider = self.decider(s.assessor, plan.decider) if plan.steps else None
+        if plan.steps and decider is None:
+            status = "completed"  # nobody to sign it off: it waits
+        for when, step in plan.steps if decider is not None else ():
+            if step in ("sign_off", "return"):
+                sign_off = step == "sign_off"
+                if sign_off:
+                    comments = SIGN_OFF_COMMENT if rng.random() < 0.3 else ""
+                    signed_off_at, signed_off_by = self._at(when), decider
+                else:
+                    comments = facts.words(rng.choice(RETURN_COMMENTS), rng)
+                versions[-1][8:12] = [
+                    "signed_off" if sign_off else "returned",
+                    decider,
+                    self._at(when),
+                    comments,
+                ]
+                version += 1
+                title = "Early help assessment " + ("signed off" if sign_off else "returned for changes")
+                self._line(family_id, episode_id, when.date(), title, decider, when, comments)
+            elif step == "revise":
+                version += 1
+                updated = when
+            elif step == "recomplete":
+                complete(when)
+        r["versions"].extend(map(tuple, versions))
+        r["assessments"].append(
+            (
+                assessment_id,
+                episode_id,
+                self.template_id,
+                s.assessor,
+                status,
+                on,
+                s.assessment_on,
+                content,
+                completed_at,
+                signed_off_at,
+                signed_off_by,
+                self._at(updated),
+                s.assessor,
+                version,
+                "",
+            )
+        )
+
+    def _withdraw(
+        self, row: list, when: dt.datetime, actor: int, rng, facts: Facts, people, closing=False
+    ) -> None:
+        on = min(max(when.date(), row[5]), self.today)
+        name = next(p.full_name for p in people if p.person_id == row[2])
+        if closing:
+            reason = f"{facts.parent} said the family no longer want early help."
+        else:
+            reason = (
+                f"{facts.parent} asked that {name.split()[0]} is left out of the assessment for now and "
+                "nothing more about them is shared."
+            )
+        row[14:17] = [on, reason, actor]
+        self._line(
+            row[0],
+            row[1],
+            on,
+            f"Consent to early help withdrawn for {name}",
+            actor,
+            when,
+            reason,
+            significant=True,
+        )

@@ -9,17 +9,25 @@ Both tiers are deterministic for a given seed and safe to run again:
   (pathway.demo: episodes at every point, closures for every reason, step ups, step downs,
   re-referrals, teams, meetings, baselines, reviews, case notes) are replayed through
   ``pathway.services``, with consent, Early Help Assessments in every state and family plans through
-  ``assessments.services`` (assessments.demo). The services also grant the workers in each team
-  access; workers with no team are granted access with ``ehcase.permissions.grant_family_access``.
+  ``assessments.services`` (assessments.demo), and a few Supporting Families claims through
+  ``pathway.claims`` (pathway.demo.seed_county_claims). The services also grant the workers in
+  each team access; workers with no team are granted access with
+  ``ehcase.permissions.grant_family_access``.
   Sam's Riverside families follow SAM_STORIES, and the Ashworth anchor family gets a history of its
   own with only Sam and Hana in the team. Families whose reference exists are skipped, and the
   whole tier is one transaction, so a second run writes nothing.
 * **The large tier** (``--families N``): N more families (``F-L0000001`` ...) of about three
   people each, two hundred agencies and about 2,000 practitioners (fewer for small N), written
   in chunks with PostgreSQL ``COPY``, with the same kind of pathway histories written as the
-  rows the services would have written (pathway.demo.StoryRows; no audit events for them, and no
-  consent, assessments or plans yet). Each chunk is one transaction and is skipped when its
-  families exist, so an interrupted run resumes and a repeated run writes nothing.
+  rows the services would have written (no audit events for them): episodes, teams, meetings,
+  reviews and notes (pathway.demo.StoryRows); a request for support before each episode the hub
+  opened and requests the hub decided otherwise or has still to decide, with their triage decisions
+  (hubs.demo.RequestRows); consent and an Early Help Assessment for each episode that got as far as
+  one, in the states of the county's, with a version for each completion (assessments.demo.EhaRows);
+  and Supporting Families claims for a share of the episodes closed with their outcomes achieved
+  (pathway.demo.ClaimRows). There are no family plans (outcomes and actions) in this tier. Each
+  chunk is one transaction and is skipped when its families exist, so an interrupted run resumes
+  and a repeated run writes nothing.
 
 Nobody is granted access to the anchor families of ehcase.demo here: their visibility table
 stays exactly as documented there. Sam (Riverside Primary School), Hana (North health visiting)
@@ -34,7 +42,7 @@ import io
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -43,7 +51,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from hubs.models import Hub, HubArea
+from assessments import demo as assessments_demo
+from assessments.models import Assessment, AssessmentTemplate, AssessmentVersion, ConsentRecord
+from hubs import demo as hubs_demo
+from hubs.models import Hub, HubArea, RequestForSupport, TriageDecision
+from hubs.referral_forms import SOURCE_FOR_AGENCY_TYPE
 from pathway import demo as pathway_demo
 from pathway.models import (
     ChronologyEntry,
@@ -58,6 +70,7 @@ from pathway.models import (
     OutcomeArea,
     OutcomeScore,
     Review,
+    SupportingFamiliesClaim,
     TafMeeting,
     TafMember,
 )
@@ -1634,12 +1647,15 @@ def seed_county(
             for plan, family, people in written:
                 write_history(plan, family, people, context, replay)
         anchored = ashworth_history(personas, today, seed, context, pathway_demo.Replay())
+        claims = pathway_demo.seed_county_claims(
+            families=Family.objects.filter(reference__in=[p.reference for p in plans]), seed=seed
+        )
     episodes = sum(len(plan.episodes) for plan, _, _ in written)
     log(
         f"County: {len(COUNTY_AGENCIES)} agencies, {len(practitioners['areas'])} practitioners, "
         f"{len(written)} families written with {episodes} episodes"
         + (" and the Ashworth family's" if anchored else "")
-        + f", {len(existing)} already present"
+        + f", {len(existing)} already present, {claims} Supporting Families claims written"
     )
     return personas, len(written)
 
@@ -1848,12 +1864,14 @@ def write_families_copy(
     perm_ids: tuple[int, int],
     usernames: dict[int, str],
     rows: pathway_demo.StoryRows,
+    history: HistoryRows | None = None,
 ) -> dict[str, int]:
     """Write a chunk of plans with COPY. The caller holds the transaction.
 
     Grants are the rows ``grant_family_access`` makes (view, and change for the lead and the
     assessors), each with the same "access granted" audit event it records. Episodes come with the
-    rows pathway.services would have written for their stories (``rows``, emptied here)."""
+    rows pathway.services would have written for their stories (``rows``, emptied here), and with
+    ``history`` the requests, decisions, consent, assessments and claims around them."""
     _free_identifiers(plans)
     now = timezone.now()
     view_id, change_id = perm_ids
@@ -1943,8 +1961,9 @@ def write_families_copy(
                     perm_rows.append((change_id, uid, fid))
                 summary = f"{'Read and change' if change else 'Read'} access for {usernames[uid]}"
                 audit_rows.append((now, AuditAction.GRANT, user_type, uid, fid, summary))
-            if plan.episodes:
-                rows.add(fid, ids, plan.episodes, reserved)
+            episode_ids = rows.add(fid, ids, plan.episodes, reserved) if plan.episodes else []
+            if history is not None:
+                history.add(fid, ids, plan, episode_ids)
             if plan.notes:
                 rows.loose_notes(fid, plan.notes)
         counts["people"] = copy_rows(
@@ -1999,7 +2018,195 @@ def write_families_copy(
         for key, model, fields in PATHWAY_TABLES:
             counts[key] = copy_rows(cursor, model, fields, rows.rows[key])
             rows.rows[key].clear()
+        if history is not None:
+            counts |= history.write(cursor)
     return counts
+
+
+class IdPool:
+    """Primary keys from a table's sequence, reserved a block at a time; an iterator for the row
+    builders. The few left over at the end of a chunk stay unused (gaps in a sequence are harmless)."""
+
+    def __init__(self, model, block: int = 2000):
+        self.model = model
+        self.block = block
+        self.ids: Iterator[int] = iter(())
+
+    def __iter__(self) -> IdPool:
+        return self
+
+    def __next__(self) -> int:
+        value = next(self.ids, None)
+        if value is None:
+            with connection.cursor() as cursor:
+                self.ids = iter(allocate_ids(cursor, self.model, self.block))
+            value = next(self.ids)
+        return value
+
+
+@dataclass
+class LargeLookups:
+    """What the large tier's history rows need to know, read once."""
+
+    area_ids: dict[str, int]
+    agency_of: dict[int, int]  # practitioner id: agency id
+    sources: dict[int, str]  # agency id: the referral source of its type
+    coordinators: dict[int, int]  # hub id: coordinator id
+    managers: dict[int, list[int]]  # agency id: its managers' ids
+    ehms: list[int]  # early help managers' ids
+    template_id: int | None  # the published assessment form
+
+    @classmethod
+    def load(cls, county: County, coordinators: dict[int, int], area_ids: dict[str, int]) -> LargeLookups:
+        managers: dict[int, list[int]] = defaultdict(list)
+        for agency_id, user_id in (
+            Membership.objects.filter(role=Role.AGENCY_MANAGER)
+            .order_by("user_id")
+            .values_list("agency_id", "user_id")
+        ):
+            managers[agency_id].append(user_id)
+        template = AssessmentTemplate.objects.filter(published=True).order_by("-version").first()
+        return cls(
+            area_ids=area_ids,
+            agency_of=county.agency_of,
+            sources={
+                pk: SOURCE_FOR_AGENCY_TYPE.get(kind, "8")
+                for pk, kind in Agency.objects.values_list("id", "type")
+            },
+            coordinators=coordinators,
+            managers=dict(managers),
+            ehms=list(
+                Membership.objects.filter(role=Role.EARLY_HELP_MANAGER)
+                .order_by("user_id")
+                .values_list("user_id", flat=True)
+                .distinct()
+            ),
+            template_id=template.pk if template else None,
+        )
+
+    def source_of(self, agency_id: int | None) -> str:
+        return self.sources.get(agency_id, "8") if agency_id is not None else "8"
+
+    def decider(self, assessor: int, kind: str) -> int | None:
+        """Who signs off or returns the assessor's assessments (as assessments.demo.EhaPlayer._decider)."""
+        managers = [u for u in self.managers.get(self.agency_of.get(assessor), ()) if u != assessor]
+        ehms = [u for u in self.ehms if u != assessor]
+        order = managers + ehms if kind == "agency" else ehms + managers
+        return order[0] if order else None
+
+
+class HistoryRows:
+    """A chunk's requests for support and triage decisions (hubs.demo.RequestRows), consent and
+    assessments (assessments.demo.EhaRows) and Supporting Families claims (pathway.demo.ClaimRows),
+    from random generators of their own so that the families and their stories do not change."""
+
+    def __init__(self, lookups: LargeLookups, *, seed: int, start: int, chunk_size: int, today: dt.date):
+        now = timezone.now()
+        self.lookups = lookups
+        self.today = today
+        self.requests = hubs_demo.RequestRows(
+            rng=random.Random(f"{seed}:large-requests:{start}:{chunk_size}"),
+            today=today,
+            now=now,
+            area_ids=lookups.area_ids,
+            agency_of=lookups.agency_of.get,
+            source_of=lookups.source_of,
+        )
+        self.eha = (
+            assessments_demo.EhaRows(
+                today=today, now=now, template_id=lookups.template_id, decider=lookups.decider
+            )
+            if lookups.template_id is not None
+            else None
+        )
+        self.claims = pathway_demo.ClaimRows(
+            rng=random.Random(f"{seed}:large-claims:{start}:{chunk_size}"),
+            today=today,
+            now=now,
+            area_ids=lookups.area_ids,
+            managers=lookups.ehms,
+        )
+        self.ids = {
+            "requests": IdPool(RequestForSupport),
+            "assessments": IdPool(Assessment),
+            "claims": IdPool(SupportingFamiliesClaim),
+        }
+
+    def add(
+        self, family_id: int, person_ids: Sequence[int], plan: FamilyPlan, episode_ids: list[int]
+    ) -> None:
+        facts = facts_for(plan, self.today)
+        self.requests.add(
+            family_id=family_id,
+            hub_id=plan.area.hub_id,
+            coordinator=self.lookups.coordinators.get(plan.area.hub_id),
+            workers=[uid for uid, _ in plan.grants],
+            known_since=plan.known_since,
+            facts=facts,
+            stories=plan.episodes,
+            episode_ids=episode_ids,
+            ids=self.ids["requests"],
+        )
+        if not plan.episodes:
+            return
+        if self.eha is not None:
+            people = [
+                assessments_demo.Someone(
+                    pid, f"{p.first_name} {p.last_name}", p.role, p.date_of_birth, p.start_date, p.end_date
+                )
+                for pid, p in zip(person_ids, plan.people, strict=True)
+            ]
+            self.eha.add(
+                family_id=family_id,
+                people=people,
+                facts=facts,
+                stories=plan.episodes,
+                episode_ids=episode_ids,
+                ids=self.ids["assessments"],
+            )
+        self.claims.add(family_id, plan.episodes, episode_ids, self.ids["claims"])
+
+    def tables(self) -> list[tuple[str, object, Sequence[str], list[tuple]]]:
+        requests = self.requests.rows
+        eha = self.eha.rows if self.eha is not None else defaultdict(list)
+        claims = self.claims.rows
+        return [
+            ("requests", RequestForSupport, hubs_demo.REQUEST_FIELDS, requests["requests"]),
+            (
+                "request needs",
+                RequestForSupport.needs.through,
+                hubs_demo.REQUEST_NEED_FIELDS,
+                requests["request_needs"],
+            ),
+            ("decisions", TriageDecision, hubs_demo.DECISION_FIELDS, requests["decisions"]),
+            ("consents", ConsentRecord, assessments_demo.CONSENT_FIELDS, eha["consents"]),
+            ("assessments", Assessment, assessments_demo.ASSESSMENT_FIELDS, eha["assessments"]),
+            (
+                "assessment members",
+                Assessment.members.through,
+                assessments_demo.ASSESSMENT_MEMBER_FIELDS,
+                eha["assessment_members"],
+            ),
+            ("versions", AssessmentVersion, assessments_demo.VERSION_FIELDS, eha["versions"]),
+            ("claims", SupportingFamiliesClaim, pathway_demo.CLAIM_FIELDS, claims["claims"]),
+            (
+                "claim areas",
+                SupportingFamiliesClaim.areas.through,
+                pathway_demo.CLAIM_AREA_FIELDS,
+                claims["claim_areas"],
+            ),
+            ("chronology", ChronologyEntry, pathway_demo.CHRONOLOGY_FIELDS, requests["chronology"]),
+            ("chronology", ChronologyEntry, pathway_demo.CHRONOLOGY_FIELDS, eha["chronology"]),
+        ]
+
+    def write(self, cursor) -> dict[str, int]:
+        """COPY the rows (and forget them). Returns counts by table, chronology lines as "history lines"."""
+        counts: dict[str, int] = defaultdict(int)
+        for key, model, fields, rows in self.tables():
+            label = "history lines" if key == "chronology" else key
+            counts[label] += copy_rows(cursor, model, fields, rows)
+            rows.clear()
+        return dict(counts)
 
 
 def family_permission_ids() -> tuple[int, int]:
@@ -2077,20 +2284,27 @@ def seed_large(
     area_ids = dict(OutcomeArea.objects.filter(active=True).values_list("code", "id"))
     level_ids = dict(LevelOfNeed.objects.values_list("code", "id"))
     level_names = dict(LevelOfNeed.objects.values_list("code", "name"))
+    lookups = LargeLookups.load(county, coordinators, area_ids)
+    if lookups.template_id is None:
+        log("  No published assessment form: the large tier gets no consent or assessments")
     written = 0
     totals: dict[str, int] = defaultdict(int)
     chunks = range(0, families, chunk_size)
     for number, start in enumerate(chunks, 1):
         stop = min(families, start + chunk_size)
         references = [large_reference(i) for i in range(start, stop)]
-        existing = set(
-            Family.objects.filter(
-                reference__gte=references[0],
-                reference__lte=references[-1],
-                reference__startswith=LARGE_PREFIX,
-            ).values_list("reference", flat=True)
+        in_chunk = Family.objects.filter(
+            reference__gte=references[0],
+            reference__lte=references[-1],
+            reference__startswith=LARGE_PREFIX,
         )
+        existing = set(in_chunk.values_list("reference", flat=True))
         if len(existing) == len(references):
+            if number == 1 and not RequestForSupport.objects.filter(family__in=in_chunk).exists():
+                log(
+                    "  These large-tier families were written before requests for support, triage "
+                    "decisions, assessments and claims were generated: rebuild the database to have them"
+                )
             continue
         rng = random.Random(f"{seed}:large:{start}:{chunk_size}")
         gen = FamilyGenerator(rng, county, today)
@@ -2118,7 +2332,8 @@ def seed_large(
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            counts = write_families_copy(plans, perm_ids, county.usernames, rows)
+            history = HistoryRows(lookups, seed=seed, start=start, chunk_size=chunk_size, today=today)
+            counts = write_families_copy(plans, perm_ids, county.usernames, rows, history)
         written += counts["families"]
         for key, value in counts.items():
             totals[key] += value
@@ -2126,8 +2341,10 @@ def seed_large(
         log(
             f"  chunk {number}/{len(chunks)}: families to {stop:,} "
             f"({written:,} written, {totals['people']:,} people, {totals['grants']:,} grants, "
-            f"{totals['episodes']:,} episodes, {totals['meetings']:,} meetings, "
-            f"{totals['reviews']:,} reviews, {totals['chronology']:,} chronology lines) "
+            f"{totals['requests']:,} requests, {totals['decisions']:,} decisions, "
+            f"{totals['episodes']:,} episodes, {totals['assessments']:,} assessments, "
+            f"{totals['meetings']:,} meetings, {totals['reviews']:,} reviews, {totals['claims']:,} claims, "
+            f"{totals['chronology'] + totals['history lines']:,} chronology lines) "
             f"after {elapsed:.0f}s, {written / max(elapsed, 0.001):,.0f} families/s"
         )
     return written
@@ -2140,6 +2357,15 @@ ANALYZE_MODELS = (
     Relationship,
     FamilyUserObjectPermission,
     *(model for _, model, _ in PATHWAY_TABLES),
+    RequestForSupport,
+    RequestForSupport.needs.through,
+    TriageDecision,
+    ConsentRecord,
+    Assessment,
+    Assessment.members.through,
+    AssessmentVersion,
+    SupportingFamiliesClaim,
+    SupportingFamiliesClaim.areas.through,
     User,
     Membership,
     Agency,

@@ -16,8 +16,11 @@ next meeting in the diary if it is still open.
   before the first TAF meeting; its needs and scores become the episode's needs and baseline) and the
   family plan go through ``assessments.services`` the same way (assessments.demo).
 * ``StoryRows`` turns the same stories into rows for COPY (the large tier), following what the
-  pathway services would have written (no consent, assessments or plans yet: the baseline and needs
-  are written as if recorded directly).
+  pathway services would have written (the baseline and needs are written as if recorded directly;
+  the requests for support and triage decisions come from hubs.demo.RequestRows, consent and the
+  assessments from assessments.demo.EhaRows, and there are no family plans). ``ClaimRows`` adds
+  Supporting Families claims for a share of the episodes closed with their outcomes achieved.
+* ``seed_county_claims`` makes a few claims in the demo county through pathway.claims.
 
 The services stamp transitions, chronology lines and audit events with the time they run, and refuse
 dates after "today". ``Replay`` runs each call at the moment the story says it happened (it stands in
@@ -1399,14 +1402,17 @@ class StoryRows:
         person_ids: Sequence[int],
         stories: Sequence[EpisodeStory],
         ids: dict[str, Iterator[int]],
-    ) -> None:
+    ) -> list[int]:
+        """Rows for the family's stories (oldest first); returns their episodes' ids in that order."""
         last_closed: dt.date | None = None
+        out = []
         for story in stories:
-            self._episode(family_id, person_ids, story, ids, last_closed)
+            out.append(self._episode(family_id, person_ids, story, ids, last_closed))
             if story.closure is not None:
                 last_closed = story.closure.on
+        return out
 
-    def _episode(self, family_id, person_ids, s: EpisodeStory, ids, last_closed) -> None:
+    def _episode(self, family_id, person_ids, s: EpisodeStory, ids, last_closed) -> int:
         r = self.rows
         chronology = r["chronology"]
         episode_id = next(ids["episodes"])
@@ -1655,6 +1661,7 @@ class StoryRows:
                 version,
             )
         )
+        return episode_id
 
     def _change_lead(
         self, family_id: int, episode_id: int, lead_rows: list[list], change, previous: int
@@ -1676,3 +1683,207 @@ class StoryRows:
         )
         self.rows["chronology"].append(row)
         return uid
+
+
+# --------------------------------------------------------------------------------------------
+# Supporting Families claims: the large tier's rows, and a few through pathway.claims in the county
+
+CLAIM_FIELDS = (
+    "id",
+    "episode",
+    "family",
+    "evidence",
+    "status",
+    "status_changed_on",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+    "version",
+)
+CLAIM_AREA_FIELDS = ("supportingfamiliesclaim", "outcomearea")
+CLAIM_SHARE = 0.65  # of the episodes closed with outcomes achieved and at least one need met
+CLAIM_ORDER = ("draft", "verified", "submitted", "rejected")
+EVIDENCE = {
+    "education": "school attendance above 90% for the last three terms (school register)",
+    "early_years": "development review on track and speech and language therapy finished",
+    "health": "registered with a GP and attending appointments; the GP confirms the improvement",
+    "substance_use": "recovery programme completed and six months without a relapse",
+    "family_relationships": "parenting programme completed; no new concerns from school or health",
+    "safety": "no missing episodes for six months and the exploitation screening closed",
+    "crime": "no offending or antisocial behaviour for six months (police check)",
+    "domestic_abuse": "no police call-outs for six months; the safety plan is in place",
+    "housing": "arrears cleared under a repayment plan and the tenancy is secure",
+    "financial_stability": "debts consolidated, benefits paid on time and a parent in work",
+}
+REJECTIONS = (
+    "The programme asked for attendance figures for a full school year",
+    "Progress was not yet sustained for six months when the claim was made",
+)
+
+
+def claim_evidence(areas: Sequence[str]) -> str:
+    text = "; ".join(EVIDENCE.get(a, AREA_WORDS.get(a, a)) for a in areas)
+    return f"{text[0].upper()}{text[1:]}. Progress sustained since the episode closed."
+
+
+def claim_path(
+    rng: random.Random, closed_on: dt.date, today: dt.date, target: str | None = None
+) -> list[tuple[str, dt.date]] | None:
+    """The statuses a claim for an episode closed on ``closed_on`` has been through and when, oldest
+    first (draft, then verified, submitted, rejected as far as it got), or None when it closed too
+    recently for a claim. Older closures have got further: most are submitted."""
+    age = (today - closed_on).days
+    if age < 1:
+        return None
+    if target is None:
+        if age < 45:
+            weights = (("draft", 85), ("verified", 15))
+        elif age < 180:
+            weights = (("draft", 30), ("verified", 35), ("submitted", 30), ("rejected", 5))
+        else:
+            weights = (("draft", 5), ("verified", 10), ("submitted", 72), ("rejected", 13))
+        target = weighted(rng, weights)
+    statuses = CLAIM_ORDER[: CLAIM_ORDER.index(target) + 1]
+    gaps = (rng.randint(1, 60), rng.randint(7, 40), rng.randint(10, 60), rng.randint(20, 90))
+    offsets, total = [], 0
+    for gap in gaps[: len(statuses)]:
+        total += gap
+        offsets.append(total)
+    if offsets[-1] > age:  # squeeze the steps into the time there has been
+        offsets = [max(1, o * age // offsets[-1]) for o in offsets]
+    return [(s, closed_on + dt.timedelta(days=o)) for s, o in zip(statuses, offsets, strict=True)]
+
+
+def claim_areas(story: EpisodeStory) -> list[str]:
+    """The outcome areas of the needs met when the story's episode closed with its outcomes achieved."""
+    c = story.closure
+    if c is None or c.reason != ClosureReason.OUTCOMES_ACHIEVED:
+        return []
+    met = [
+        code for (code, _), outcome in zip(story.needs, c.outcomes, strict=True) if outcome == NeedOutcome.MET
+    ]
+    return list(dict.fromkeys(met))
+
+
+class ClaimRows:
+    """Supporting Families claims for the large tier, as pathway.claims would have left them: drafted by
+    the lead professional after the episode closed with its outcomes achieved, for the areas of the
+    needs met, then moved on by an early help manager (``managers``). ``ids`` gives claim ids."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        today: dt.date,
+        now: dt.datetime,
+        area_ids: dict[str, int],
+        managers: Sequence[int],
+    ):
+        self.rng = rng
+        self.today = today
+        self.now = now
+        self.area_ids = area_ids
+        self.managers = list(managers)
+        self.rows: dict[str, list[tuple]] = {"claims": [], "claim_areas": []}
+
+    def add(
+        self,
+        family_id: int,
+        stories: Sequence[EpisodeStory],
+        episode_ids: Sequence[int],
+        ids: Iterator[int],
+    ) -> None:
+        rng = self.rng
+        for story, episode_id in zip(stories, episode_ids, strict=True):
+            areas = [a for a in claim_areas(story) if a in self.area_ids]
+            if not areas or rng.random() >= CLAIM_SHARE:
+                continue
+            path = claim_path(rng, story.closure.on, self.today)
+            if path is None:
+                continue
+            claim_id = next(ids)
+            lead = story.final_lead or story.assessor
+            mover = rng.choice(self.managers) if self.managers and len(path) > 1 else lead
+            status, on = path[-1]
+            self.rows["claims"].append(
+                (
+                    claim_id,
+                    episode_id,
+                    family_id,
+                    claim_evidence(areas),
+                    status,
+                    on,
+                    lead,
+                    min(moment(path[0][1], 11), self.now),
+                    mover,
+                    min(moment(on, 11, 30), self.now),
+                    len(path),
+                )
+            )
+            self.rows["claim_areas"].extend((claim_id, self.area_ids[a]) for a in areas)
+
+
+COUNTY_CLAIM_TARGETS = ("submitted", "draft", "verified", "rejected", "submitted", "verified", "draft")
+
+
+def seed_county_claims(*, families, seed: int, limit: int = 10) -> int:
+    """A few Supporting Families claims for ``families`` (the county's), through pathway.claims at the
+    time each step happened: drafted by the lead professional, moved on by an early help manager, with
+    every status represented. Written once: returns 0 when these families already have claims."""
+    from ehcase.models import Membership, Role, User
+
+    from . import claims
+    from .models import Episode, IdentifiedNeed, OutcomeArea, SupportingFamiliesClaim
+
+    if SupportingFamiliesClaim.objects.filter(family__in=families).exists():
+        return 0
+    manager = (
+        Membership.objects.filter(role=Role.EARLY_HELP_MANAGER)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    ).first()
+    if manager is None:
+        return 0
+    met = IdentifiedNeed.objects.filter(outcome=NeedOutcome.MET)
+    episodes = list(
+        Episode.objects.filter(
+            family__in=families, closure_reason=ClosureReason.OUTCOMES_ACHIEVED, needs__in=met
+        )
+        .distinct()
+        .order_by("closed_on", "id")[:limit]
+    )
+    rng = random.Random(f"{seed}:county-claims")
+    today = timezone.localdate()
+    users = User.objects.in_bulk([manager, *(e.lead_professional_id or e.assessor_id for e in episodes)])
+    replay = Replay()
+    written = 0
+    with replay.running():
+        for n, episode in enumerate(episodes):
+            path = claim_path(
+                rng, episode.closed_on, today, COUNTY_CLAIM_TARGETS[n % len(COUNTY_CLAIM_TARGETS)]
+            )
+            if path is None:
+                continue
+            codes = list(
+                dict.fromkeys(met.filter(episode=episode).order_by("id").values_list("area__code", flat=True))
+            )
+            areas = list(OutcomeArea.objects.filter(code__in=codes).order_by("order", "name"))
+            replay.at(moment(path[0][1], 11))
+            claim = claims.claim_create(
+                actor=users[episode.lead_professional_id or episode.assessor_id],
+                episode=episode,
+                areas=areas,
+                evidence=claim_evidence(codes),
+            )
+            for status, on in path[1:]:
+                replay.at(moment(on, 11, 30))
+                claim = claims.claim_set_status(
+                    actor=users[manager],
+                    claim=claim,
+                    status=status,
+                    version=claim.version,
+                    reason=rng.choice(REJECTIONS) if status == "rejected" else "",
+                )
+            written += 1
+    return written

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.test import override_settings
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from assessments.models import (
     ActionStatus,
     Assessment,
     AssessmentStatus,
+    AssessmentTemplate,
     AssessmentVersion,
     ConsentRecord,
     PlanAction,
@@ -43,10 +44,12 @@ from ehcase.models import (
 )
 from ehcase.permissions import families_visible_to
 from ehcase.validators import nhs_number_is_valid, validate_upn
-from hubs.models import Hub, HubArea
+from hubs.models import Hub, HubArea, RequestForSupport, RequestStatus, TriageDecision, TriageOutcome
+from hubs.referral_forms import SOURCE_FOR_AGENCY_TYPE
 from pathway.models import (
     ChronologyEntry,
     ChronologyKind,
+    ClaimStatus,
     ClosureReason,
     Episode,
     EpisodeSource,
@@ -60,6 +63,7 @@ from pathway.models import (
     OutcomeScore,
     Review,
     ReviewDecision,
+    SupportingFamiliesClaim,
     TafMeeting,
     TafMember,
 )
@@ -127,6 +131,11 @@ PATHWAY_MODELS = (
     AssessmentVersion,
     PlanOutcome,
     PlanAction,
+    RequestForSupport,
+    RequestForSupport.needs.through,
+    TriageDecision,
+    SupportingFamiliesClaim,
+    SupportingFamiliesClaim.areas.through,
 )
 
 
@@ -254,6 +263,29 @@ class TestDefaultCounty:
         output = seed()
         assert counts() == before
         assert "0 families written with 0 episodes, 200 already present" in output
+
+    def test_county_has_supporting_families_claims(self, seeded):
+        """A few claims, through pathway.claims at the time of each step, in every status."""
+        claims = SupportingFamiliesClaim.objects.filter(family__reference__regex=COUNTY_REF).select_related(
+            "episode"
+        )
+        assert 5 <= claims.count() <= 12
+        assert set(claims.values_list("status", flat=True)) == set(ClaimStatus.values)
+        today = timezone.localdate()
+        met = set(IdentifiedNeed.objects.filter(outcome="met").values_list("episode_id", "area_id"))
+        for claim in claims:
+            e = claim.episode
+            assert e.family_id == claim.family_id and e.closure_reason == ClosureReason.OUTCOMES_ACHIEVED
+            assert e.closed_on < claim.status_changed_on <= today, claim.pk
+            assert claim.areas.exists() and all((e.pk, a.pk) in met for a in claim.areas.all()), claim.pk
+            assert claim.evidence and claim.version == 1 + ClaimStatus.values.index(claim.status)
+            audited = AuditEvent.objects.filter(
+                object_type="pathway.supportingfamiliesclaim", object_id=str(claim.pk)
+            )
+            assert audited.count() == claim.version, claim.pk  # drafted, then each move
+            assert timezone.localtime(audited.order_by("-occurred_at").first().occurred_at).date() == (
+                claim.status_changed_on
+            )
 
     def test_visibility_follows_the_policy(self, seeded):
         personas, _ = seeded
@@ -874,6 +906,9 @@ class TestDefaultCounty:
         assert visible_ids(personas.admin) == set()
         assert len(visible_ids(personas.morgan)) == Family.objects.count()
         large_tier_pathway_is_consistent(large)
+        large_tier_requests_are_consistent(large)
+        large_tier_assessments_are_consistent(large)
+        large_tier_claims_are_consistent(large)
 
 
 def large_tier_pathway_is_consistent(large):
@@ -941,6 +976,178 @@ def large_tier_pathway_is_consistent(large):
         episodes.filter(is_re_referral=True).exists()
         and episodes.filter(source=EpisodeSource.STEP_DOWN).exists()
     )
+
+
+def large_tier_requests_are_consistent(large):
+    """Requests for support and triage decisions, as hubs.services would have written them."""
+    families = large.count()
+    requests = RequestForSupport.objects.filter(family__in=large).select_related("referrer_agency")
+    decisions = TriageDecision.objects.filter(request__family__in=large)
+    episodes = Episode.objects.filter(family__in=large)
+    # About as many as DESIGN.md §9 (700,000 for 250,000 families), a fifth to a quarter opening an episode.
+    assert 2.0 <= requests.count() / families <= 3.2
+    outcomes = Counter(decisions.values_list("outcome", flat=True))
+    assert set(outcomes) == set(TriageOutcome.values), outcomes
+    assert 0.12 <= outcomes[TriageOutcome.EARLY_HELP] / decisions.count() <= 0.35, outcomes
+    assert 0.03 <= outcomes[TriageOutcome.STEP_UP] / decisions.count() <= 0.15, outcomes
+    # Sent, complete and decided once, never before they were received.
+    assert not requests.filter(status=RequestStatus.DRAFT).exists()
+    assert not decisions.filter(request__status=RequestStatus.DRAFT).exists()
+    assert not decisions.filter(decided_on__lt=F("request__received_on")).exists()
+    assert not decisions.filter(decided_on__gt=timezone.localdate()).exists()
+    per_request = Counter(decisions.values_list("request_id", flat=True))
+    assert max(per_request.values()) == 1
+    decided = set(requests.filter(status=RequestStatus.DECIDED).values_list("pk", flat=True))
+    assert decided == set(per_request) and len(decided) < requests.count()  # a few still waiting
+    waiting = requests.exclude(status=RequestStatus.DECIDED)
+    assert not waiting.filter(received_on__lt=timezone.localdate() - dt.timedelta(days=5)).exists()
+    lags = sorted((d.decided_on - d.request.received_on).days for d in decisions.select_related("request"))
+    assert 2 <= lags[len(lags) // 2] <= 14
+    assert not requests.annotate(n=Count("needs")).filter(n=0).exists()
+    memberships = set(Membership.objects.values_list("user_id", "agency_id"))
+    for r in requests.select_related("family"):
+        assert r.hub_id == r.family.hub_id and r.received_on is not None, r.pk
+        assert (r.referrer_id, r.referrer_agency_id) in memberships, r.pk
+        assert r.source == SOURCE_FOR_AGENCY_TYPE[r.referrer_agency.type], r.pk
+        if r.consent_given:
+            assert r.consent_by and r.consent_on <= r.received_on and r.consent_method, r.pk
+        else:
+            assert r.no_consent_reason, r.pk
+    # A re-referral comes within twelve months of a closure.
+    closures = defaultdict(list)
+    for family_id, closed_on in episodes.exclude(closed_on=None).values_list("family_id", "closed_on"):
+        closures[family_id].append(closed_on)
+    for r in requests:
+        expected = any(0 <= (r.received_on - on).days <= 365 for on in closures[r.family_id])
+        assert r.is_re_referral == expected, r.pk
+    assert requests.filter(is_re_referral=True).exists()
+    # The hub opened each triage episode by deciding a request that day; other decisions open none.
+    opened = decisions.filter(outcome=TriageOutcome.EARLY_HELP).select_related("episode", "request")
+    assert sorted(d.episode_id for d in opened) == sorted(
+        episodes.filter(source=EpisodeSource.TRIAGE).values_list("pk", flat=True)
+    )
+    for d in opened:
+        assert d.decided_on == d.episode.opened_on and d.allocated_to_id == d.episode.assessor_id, d.pk
+    assert not decisions.exclude(outcome=TriageOutcome.EARLY_HELP).exclude(episode=None).exists()
+    assert not decisions.filter(outcome=TriageOutcome.SINGLE_AGENCY, agency=None).exists()
+    assert not decisions.filter(outcome=TriageOutcome.SIGNPOSTING, signposting="").exists()
+    assert not decisions.filter(outcome=TriageOutcome.STEP_UP, social_care_reference="").exists()
+    coordinators = set(Membership.objects.filter(role=Role.HUB_COORDINATOR).values_list("user_id", flat=True))
+    assert set(decisions.values_list("decided_by", flat=True)) <= coordinators
+    # Requests that ended without an episode came while the family had none open.
+    open_then = Episode.objects.filter(
+        family_id=OuterRef("family_id"), opened_on__lte=OuterRef("received_on")
+    )
+    open_then = open_then.filter(Q(closed_on=None) | Q(closed_on__gte=OuterRef("received_on")))
+    assert not requests.filter(decisions__episode=None).filter(Exists(open_then)).exists()
+    lines = ChronologyEntry.objects.filter(family__in=large, episode=None)
+    assert lines.filter(kind=ChronologyKind.REQUEST, title__startswith="Request for support").count() == (
+        requests.count()
+    )
+    assert lines.filter(kind=ChronologyKind.TRIAGE, title__startswith="Hub decision: ").count() == (
+        decisions.count() - len(opened)
+    )
+
+
+def large_tier_assessments_are_consistent(large):
+    """An assessment, with consent, for each episode that got as far as one, in the default tier's states."""
+    episodes = Episode.objects.filter(family__in=large)
+    assessments = Assessment.objects.filter(episode__in=episodes).select_related("episode")
+    reached = set(
+        EpisodeTransition.objects.filter(
+            episode__in=episodes, to_status=EpisodeStatus.ASSESSMENT
+        ).values_list("episode_id", flat=True)
+    )
+    assert sorted(a.episode_id for a in assessments) == sorted(reached)  # one each
+    assert not assessments.filter(episode__status=EpisodeStatus.OPEN).exists()
+    statuses = Counter(assessments.values_list("status", flat=True))
+    assert set(statuses) == set(AssessmentStatus.values), statuses
+    assert statuses[AssessmentStatus.SIGNED_OFF] > statuses[AssessmentStatus.DRAFT]
+    planned = assessments.filter(episode__status__in=[EpisodeStatus.PLAN_ACTIVE, EpisodeStatus.REVIEWING])
+    assert not planned.exclude(status__in=[AssessmentStatus.COMPLETED, AssessmentStatus.SIGNED_OFF]).exists()
+    template = AssessmentTemplate.objects.filter(published=True).order_by("-version").first()
+    assert not assessments.exclude(template=template).exists()
+    assert not assessments.exclude(assessor=F("episode__assessor")).exists()
+    assert not assessments.filter(assessment_date__lt=F("episode__opened_on")).exists()
+    assert not assessments.filter(started_on__gt=F("assessment_date")).exists()
+    versions = Counter(
+        AssessmentVersion.objects.filter(assessment__in=assessments).values_list("assessment_id", flat=True)
+    )
+    consents = ConsentRecord.objects.filter(episode__in=episodes)
+    given = {(c.episode_id, c.person_id): c for c in consents}
+    members = defaultdict(set)
+    for assessment_id, person_id in Assessment.members.through.objects.filter(
+        assessment__in=assessments
+    ).values_list("assessment_id", "person_id"):
+        members[assessment_id].add(person_id)
+    family_people = set(FamilyMember.objects.filter(family__in=large).values_list("family_id", "person_id"))
+    for a in assessments:
+        e = a.episode
+        assert members[a.pk] and all((e.family_id, p) in family_people for p in members[a.pk]), a.pk
+        assert all(given[(e.pk, p)].given_on <= a.assessment_date for p in members[a.pk]), a.pk
+        if a.status == AssessmentStatus.DRAFT:
+            assert a.completed_at is None and versions[a.pk] == 0, a.pk
+        else:
+            assert versions[a.pk] >= 1 and a.completed_at is not None, a.pk
+            assert a.content["needs"] and a.content["scores"], a.pk
+            if e.closed_on:
+                assert timezone.localtime(a.completed_at).date() <= e.closed_on, a.pk
+        if a.status == AssessmentStatus.SIGNED_OFF:
+            assert a.signed_off_by_id not in (None, a.assessor_id) and a.signed_off_at >= a.completed_at, a.pk
+        else:
+            assert a.signed_off_at is None, a.pk
+    last = {
+        v.assessment_id: v
+        for v in AssessmentVersion.objects.filter(assessment__in=assessments).order_by(
+            "assessment_id", "number"
+        )
+    }
+    for a in assessments.exclude(status=AssessmentStatus.DRAFT):
+        assert last[a.pk].outcome == ("" if a.status == AssessmentStatus.COMPLETED else a.status), a.pk
+    assert any(n == 2 for n in versions.values())  # returned after the first meeting, then signed off
+    # Consent for each member covered, a parent for younger children; withdrawals when the family
+    # withdrew consent at closure, and a member withdrawn from a draft.
+    assert consents.count() == sum(len(m) for m in members.values())
+    assert consents.exclude(given_by=F("person")).exists()
+    withdrawn = consents.exclude(withdrawn_on=None)
+    assert not withdrawn.filter(withdrawal_reason="").exists()
+    assert not withdrawn.filter(withdrawn_on__lt=F("given_on")).exists()
+    for e in episodes.filter(
+        closure_reason=ClosureReason.CONSENT_WITHDRAWN, consents__isnull=False
+    ).distinct():
+        assert not e.consents.exclude(withdrawn_on=e.closed_on).exists(), e.pk
+    assert withdrawn.filter(episode__status=EpisodeStatus.ASSESSMENT).exists()
+    lines = ChronologyEntry.objects.filter(family__in=large, kind=ChronologyKind.ASSESSMENT)
+    assert lines.filter(title="Early help assessment started").count() == assessments.count()
+    assert lines.filter(title="Early help assessment completed").count() == sum(versions.values())
+
+
+def large_tier_claims_are_consistent(large):
+    """Supporting Families claims for a share of the episodes closed with their outcomes achieved."""
+    claims = SupportingFamiliesClaim.objects.filter(family__in=large).select_related("episode")
+    achieved = Episode.objects.filter(family__in=large, closure_reason=ClosureReason.OUTCOMES_ACHIEVED)
+    assert 0.3 * achieved.count() <= claims.count() <= achieved.count()
+    assert len(set(claims.values_list("status", flat=True))) >= 3
+    met = set(
+        IdentifiedNeed.objects.filter(episode__in=achieved, outcome="met").values_list(
+            "episode_id", "area_id"
+        )
+    )
+    areas = defaultdict(set)
+    for claim_id, area_id in SupportingFamiliesClaim.areas.through.objects.filter(
+        supportingfamiliesclaim__in=claims
+    ).values_list("supportingfamiliesclaim_id", "outcomearea_id"):
+        areas[claim_id].add(area_id)
+    ehms = set(Membership.objects.filter(role=Role.EARLY_HELP_MANAGER).values_list("user_id", flat=True))
+    for c in claims:
+        e = c.episode
+        assert e.family_id == c.family_id and e.closure_reason == ClosureReason.OUTCOMES_ACHIEVED, c.pk
+        assert e.closed_on < c.status_changed_on <= timezone.localdate(), c.pk
+        assert areas[c.pk] and all((e.pk, a) in met for a in areas[c.pk]), c.pk
+        assert c.created_by_id == e.lead_professional_id, c.pk
+        assert c.status == ClaimStatus.DRAFT or c.updated_by_id in ehms, c.pk
+        assert c.created_at <= c.updated_at and c.evidence, c.pk
+    assert len({c.episode_id for c in claims}) == claims.count()
 
 
 @override_settings(DEMO_DATA_ALLOWED=False)

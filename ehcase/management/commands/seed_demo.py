@@ -6,8 +6,12 @@
 Families come with their histories on the early help pathway (pathway.demo): episodes at every
 point from just opened to closed, step ups and step downs, re-referrals, teams, meetings, baselines,
 reviews and case notes. The default tier writes them through pathway.services, with consent, Early
-Help Assessments in every state and family plans through assessments.services (assessments.demo);
-the large tier has no assessments yet.
+Help Assessments in every state and family plans through assessments.services (assessments.demo),
+a queue of requests for support in each hub (hubs.demo) and a few Supporting Families claims
+(pathway.claims). The large tier writes the same kind of histories with COPY as the rows the
+services would have written, with requests for support and triage decisions, consent, assessments
+and their versions, and Supporting Families claims; it has no family plans and no audit events
+except for its access grants.
 
 Safe to run again: what exists is kept and nothing is duplicated. Refused where
 settings.DEMO_DATA_ALLOWED is False (production).
@@ -20,11 +24,28 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from assessments.models import Assessment, ConsentRecord, PlanAction
+from assessments.models import Assessment, AssessmentVersion, ConsentRecord, PlanAction
 from ehcase import seeding
-from ehcase.models import Agency, Family, FamilyMember, FamilyUserObjectPermission, Person, Relationship, User
+from ehcase.models import (
+    Agency,
+    AuditEvent,
+    Family,
+    FamilyMember,
+    FamilyUserObjectPermission,
+    Person,
+    Relationship,
+    User,
+)
 from ehcase.permissions import families_visible_to
-from pathway.models import ChronologyEntry, Episode, EpisodeTransition, Review, TafMeeting
+from hubs.models import RequestForSupport, TriageDecision
+from pathway.models import (
+    ChronologyEntry,
+    Episode,
+    EpisodeTransition,
+    Review,
+    SupportingFamiliesClaim,
+    TafMeeting,
+)
 
 
 class Command(BaseCommand):
@@ -87,15 +108,20 @@ class Command(BaseCommand):
             ("people", Person),
             ("family members", FamilyMember),
             ("relationships", Relationship),
+            ("requests for support", RequestForSupport),
+            ("triage decisions", TriageDecision),
             ("episodes", Episode),
             ("episode transitions", EpisodeTransition),
             ("TAF meetings", TafMeeting),
             ("reviews", Review),
             ("consent records", ConsentRecord),
             ("assessments", Assessment),
+            ("assessment versions", AssessmentVersion),
             ("plan actions", PlanAction),
+            ("Supporting Families claims", SupportingFamiliesClaim),
             ("chronology entries", ChronologyEntry),
             ("object permissions", FamilyUserObjectPermission),
+            ("audit events", AuditEvent),
         )
         log("Totals: " + ", ".join(f"{label} {model.objects.count():,}" for label, model in totals))
         log(
