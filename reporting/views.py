@@ -1,10 +1,326 @@
-from django.http import Http404
+"""The performance dashboard, its drill-down to families, and "Recalculate now" (docs/reporting.md).
 
-# Placeholder until this module is written.
+Access (reporting.permissions): early help managers and quality auditors see any scope; agency managers
+their agency's figures; hub coordinators their hub's; everyone else gets a 404 on every page here. The
+figures come from stored snapshots (reporting.services): the dashboard costs a fixed number of queries
+whatever the data. The drill-down lists the families behind a figure that the user may see
+(ehcase.permissions.families_visible_to) and says how many others there are, never who.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET, require_POST
+
+from ehcase.audit import current_request
+from ehcase.govuk_forms import GovukFormMixin
+from ehcase.models import Agency, AuditAction, AuditEvent, User
+from ehcase.permissions import families_visible_to
+from hubs.models import Hub
+
+from . import services
+from .charts import bar_chart_svg, comparison_chart_svg
+from .indicators import INDICATORS, Scope, families_behind
+from .permissions import (
+    agency_choices,
+    hub_choices,
+    parse_quarter,
+    request_scope,
+    require_reporting_access,
+    scope_for,
+)
+from .quarters import Quarter
+
+DRILLDOWN_PAGE_SIZE = 25
+# A breakdown with more rows than this is drawn as one bar per row (this quarter) rather than grouped
+# bars for three quarters, which would be too tall to read; the table still gives all three.
+GROUPED_CHART_MAX_ROWS = 8
+QUARTER_ERROR = "Select a quarter from the list"
 
 
-def _missing(request, *args, **kwargs):
-    raise Http404
+class _AnyQuarter(forms.ChoiceField):
+    """A select of quarters whose value is checked by `clean_quarter` (a quarter typed into the address
+    that is not in the list, but is a real quarter that has started, is shown as asked)."""
+
+    def valid_value(self, value) -> bool:
+        return True
 
 
-dashboard = drilldown = recalculate = _missing
+class FilterForm(GovukFormMixin, forms.Form):
+    quarter = _AnyQuarter(label="Quarter", required=False)
+    hub = forms.ChoiceField(label="Hub", required=False)
+    agency = forms.ChoiceField(label="Agency", required=False)
+
+    def __init__(self, *args, quarters: list[Quarter], hubs: list[Hub], agencies: list[Agency], access, **kw):
+        super().__init__(*args, **kw)
+        self.fields["quarter"].choices = [
+            (q.slug, f"{q.label} ({q.start:%b} to {q.end:%b %Y})") for q in quarters
+        ]
+        self.fields["hub"].choices = ([] if access.hub_fixed else [("", "All hubs")]) + [
+            (str(h.pk), h.name) for h in hubs
+        ]
+        self.fields["agency"].choices = ([] if access.agency_fixed else [("", "All agencies")]) + [
+            (str(a.pk), a.name) for a in agencies
+        ]
+
+    def clean_quarter(self) -> Quarter:
+        try:
+            return parse_quarter(self.cleaned_data.get("quarter"))
+        except ValueError:
+            raise forms.ValidationError(QUARTER_ERROR) from None
+
+
+@dataclass
+class Breakdown:
+    """An indicator with rows: its chart and the comparison whose rows make the table beside it."""
+
+    comparison: services.Comparison
+    chart: SafeString
+    grouped: bool
+
+
+def _query(quarter: Quarter, scope: Scope, **extra) -> str:
+    params = {"quarter": quarter.slug, "hub": scope.hub_id or "", "agency": scope.agency_id or ""}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return urlencode(params)
+
+
+def _breakdown(comparison: services.Comparison, quarter: Quarter) -> Breakdown:
+    indicator = comparison.indicator
+    grouped = len(comparison.rows) <= GROUPED_CHART_MAX_ROWS
+    if grouped:
+        chart = comparison_chart_svg(
+            title=f"{indicator.title}, {quarter.label} compared with earlier quarters",
+            description=(
+                f"Grouped bars for each category: {quarter.label}, the previous quarter "
+                f"({quarter.previous().label}) and the same quarter a year before "
+                f"({quarter.year_before().label})."
+            ),
+            current=[(r.label, r.current.get("value")) for r in comparison.rows],
+            previous=[(r.label, r.previous.get("value")) for r in comparison.rows],
+            year_before=[(r.label, r.year_before.get("value")) for r in comparison.rows],
+            chart_id=f"chart-{indicator.key}",
+            unit=indicator.unit,
+        )
+    else:
+        chart = bar_chart_svg(
+            title=f"{indicator.title}, {quarter.label}",
+            description=f"One bar for each category in {quarter.label}.",
+            rows=[(r.label, r.current.get("value")) for r in comparison.rows],
+            unit=indicator.unit,
+            chart_id=f"chart-{indicator.key}",
+        )
+    return Breakdown(comparison=comparison, chart=chart, grouped=grouped)
+
+
+def _scope_names(scope: Scope, hubs: list[Hub], agencies: list[Agency]) -> tuple[str, str]:
+    hub = next((h.name for h in hubs if h.pk == scope.hub_id), "") if scope.hub_id else "All hubs"
+    agency = (
+        next((a.name for a in agencies if a.pk == scope.agency_id), "") if scope.agency_id else "All agencies"
+    )
+    return hub, agency
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The indicators of a quarter for a hub and agency, beside the previous quarter and the same quarter a
+    year before. A quarter that is not in the list is a form error on the page; a hub or agency the user
+    may not see is a 404.
+
+    Queries (fixed, whatever the data): session, user, memberships and their hubs (roles_for), hubs and
+    agencies for the filters, at most one each to check a free hub or agency exists, one for the three
+    snapshots (plus a calculation the first time a quarter is seen), the header's notification count."""
+    access = require_reporting_access(request.user)  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]
+    scope = scope_for(user, hub=request.GET.get("hub"), agency=request.GET.get("agency"))
+    today = timezone.localdate()
+    hubs, agencies = hub_choices(access), agency_choices(access)
+    quarters = Quarter.recent(today, 12)
+    raw_quarter = request.GET.get("quarter") or ""
+    try:
+        asked = parse_quarter(raw_quarter, today=today)
+    except ValueError:
+        asked = None
+    if asked is not None and asked not in quarters:
+        quarters = [*quarters, asked]
+    form = FilterForm(
+        {
+            "quarter": raw_quarter or Quarter.default(today).slug,
+            "hub": str(scope.hub_id or ""),
+            "agency": str(scope.agency_id or ""),
+        },
+        quarters=quarters,
+        hubs=hubs,
+        agencies=agencies,
+        access=access,
+    )
+    context: dict = {
+        "form": form,
+        "access": access,
+        "scope": scope,
+        "hub_fixed_name": "",
+        "agency_fixed_name": "",
+        "nav": "performance",
+        "form_has_errors": False,
+    }
+    hub_name, agency_name = _scope_names(scope, hubs, agencies)
+    context.update(hub_name=hub_name, agency_name=agency_name)
+    if access.hub_fixed and len(hubs) == 1:
+        context["hub_fixed_name"] = hubs[0].name
+    if access.agency_fixed and len(agencies) == 1:
+        context["agency_fixed_name"] = agencies[0].name
+    if not form.is_valid():
+        context["form_has_errors"] = True
+        return render(request, "reporting/dashboard.html", context)
+    quarter: Quarter = form.cleaned_data["quarter"]
+    current, sections = services.comparisons_with_figures(quarter, scope)
+    query = _query(quarter, scope)
+    drill = reverse("reporting:drilldown")
+    for _section, items in sections:
+        for comparison in items:
+            comparison.drilldown_url = (  # type: ignore[attr-defined]
+                f"{drill}?{_query(quarter, scope, indicator=comparison.key)}" if comparison.drillable else ""
+            )
+            for row in comparison.rows:
+                row.drilldown_url = (  # type: ignore[attr-defined]
+                    f"{drill}?{_query(quarter, scope, indicator=comparison.key, row=row.key)}"
+                    if row.drillable
+                    else ""
+                )
+    context.update(
+        quarter=quarter,
+        figures=current,
+        sections=[
+            {
+                "section": section,
+                "comparisons": items,
+                "breakdowns": [_breakdown(c, quarter) for c in items if c.rows],
+                "csv_url": f"{reverse('reporting:csv', kwargs={'table': section.key})}?{query}",
+            }
+            for section, items in sections
+        ],
+        query=query,
+        csv_all_url=f"{reverse('reporting:csv', kwargs={'table': 'all'})}?{query}",
+        board_pack_url=f"{reverse('reporting:board-pack')}?{query}",
+        recalculate_url=f"{reverse('reporting:recalculate')}?{query}",
+        is_current_quarter=quarter == Quarter.containing(today),
+    )
+    return render(request, "reporting/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def recalculate(request: HttpRequest) -> HttpResponse:
+    """Recalculate the snapshot of one quarter and scope now (the scope in the query string, with the
+    dashboard's access rules), then back to the dashboard (POST/redirect/GET)."""
+    quarter, scope = request_scope(request)
+    services.figures(quarter, scope, refresh=True)
+    messages.success(request, f"Figures for {quarter.label} recalculated")
+    return redirect(f"{reverse('reporting:dashboard')}?{_query(quarter, scope)}")
+
+
+def _audit_listed(*, user: User, family_ids: list[int], summary: str) -> None:
+    """One audit event per family shown (a read of a list: each family's history shows who saw it listed),
+    written in one INSERT so a page of 25 costs one query."""
+    if not family_ids:
+        return
+    context = current_request.get()
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=user,
+                actor_username=user.username,
+                action=AuditAction.VIEW,
+                family_id=family_id,
+                summary=summary[:255],
+                ip_address=context.ip_address,
+                user_agent=context.user_agent[:255],
+                path=context.path[:255],
+            )
+            for family_id in family_ids
+        ]
+    )
+
+
+@login_required
+@require_GET
+def drilldown(request: HttpRequest) -> HttpResponse:
+    """The families behind a figure that the user may see, 25 a page, and how many there are in all.
+    An unknown indicator or row is a 404, as is a scope the user may not see.
+
+    Queries (fixed): session, user, roles, scope checks, the snapshot (to check the row exists and give
+    its label), the count of families behind the figure, the count and page of those visible, one audit
+    insert, the header's notification count."""
+    user: User = request.user  # type: ignore[assignment]
+    quarter, scope = request_scope(request)
+    indicator = INDICATORS.get(request.GET.get("indicator") or "")
+    if indicator is None:
+        raise Http404
+    row_key = request.GET.get("row") or None
+    figure = services.figures(quarter, scope).value(indicator.key)
+    row = None
+    if row_key is not None:
+        row = next((r for r in figure.get("rows") or [] if str(r.get("key")) == row_key), None)
+        if row is None:
+            raise Http404
+    try:
+        behind = families_behind(indicator.key, quarter, scope, row_key)
+    except ValueError:
+        raise Http404 from None
+    total = behind.count()
+    visible = (families_visible_to(user=user) & behind).select_related("hub").order_by("name", "id")
+    page = Paginator(visible, DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    what = indicator.title + (f": {row['label']}" if row else "")
+    _audit_listed(
+        user=user,
+        family_ids=[f.pk for f in page.object_list],
+        summary=f"Listed in a performance drill-down ({what}, {quarter.label})",
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    hub_name = agency_name = ""
+    if scope.hub_id:
+        hub_name = Hub.objects.filter(pk=scope.hub_id).values_list("name", flat=True).first() or ""
+    if scope.agency_id:
+        agency_name = Agency.objects.filter(pk=scope.agency_id).values_list("name", flat=True).first() or ""
+    return render(
+        request,
+        "reporting/drilldown.html",
+        {
+            "indicator": indicator,
+            "row": row,
+            "what": what,
+            "quarter": quarter,
+            "scope": scope,
+            "hub_name": hub_name or "All hubs",
+            "agency_name": agency_name or "All agencies",
+            "page": page,
+            "families": list(page.object_list),
+            "total": total,
+            "visible_count": page.paginator.count,
+            "query_string": query.urlencode(),
+            "back_url": f"{reverse('reporting:dashboard')}?{_query(quarter, scope)}#{indicator.section}",
+            "unit_note": _unit_note(indicator.unit),
+            "nav": "performance",
+        },
+    )
+
+
+def _unit_note(unit: str) -> str:
+    if unit == "percent":
+        return "These are the families counted in the percentage's numerator."
+    if unit in ("days", "score", "mean"):
+        return "These are the families of the records the figure is calculated over."
+    return ""

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from assessments.api import views as assessments
 from hubs.api import RequestViewSet
 from pathway.api import views as pathway
+from reporting.api import IndicatorsView
 
 from . import views
 
@@ -48,6 +49,7 @@ def not_found(request, path=""):
 
 app_name = "api"
 urlpatterns = [
+    path("indicators/", IndicatorsView.as_view(), name="indicators"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>.*)$", not_found),
 ]
