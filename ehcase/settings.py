@@ -185,7 +185,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "ehcase.notifications.tasks.scan_daily_emails",
         "schedule": crontab(hour=int(os.environ.get("REMINDER_DAILY_EMAIL_HOUR", "7")), minute=0),
     },
+    # Quarterly performance (docs/reporting.md): recalculate the current and previous quarter nightly.
+    "refresh-performance-snapshots": {
+        "task": "reporting.tasks.refresh_snapshots",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
+
+# The partnership's name on the cover of the board pack.
+PARTNERSHIP_NAME = os.environ.get("PARTNERSHIP_NAME", "")
 
 # Reminder time limits (DESIGN.md §5). A date-triggered reminder missed while nothing could run (a
 # broker or worker outage) is still sent within REMINDER_CATCH_UP_DAYS of its date.

@@ -298,6 +298,42 @@ def meeting_kwargs(p):
     return {"meeting_id": ashworth_episode(p)["meeting_id"]}
 
 
+def sams_draft_claim(p) -> dict:
+    """The Ashworth episode of ashworth_episode with Sam agreed as lead professional, a need, and his
+    draft Supporting Families claim."""
+    from django.utils import timezone
+
+    from pathway import claims, services
+    from pathway.models import Episode, OutcomeArea, SupportingFamiliesClaim
+
+    episode_id = ashworth_episode(p)["episode_id"]
+    claim = SupportingFamiliesClaim.objects.filter(episode_id=episode_id).first()
+    if claim is None:
+        episode = Episode.objects.get(pk=episode_id)
+        if episode.lead_professional_id != p.sam.pk:
+            services.lead_professional_set(
+                actor=p.sam,
+                episode=episode,
+                user=p.sam,
+                family_view="Kerry chose Sam",
+                started_on=timezone.localdate(),
+            )
+        education = OutcomeArea.objects.get(code="education")
+        services.need_add(actor=p.sam, episode=episode, area=education, description="School on time")
+        claim = claims.claim_create(
+            actor=p.sam, episode=episode, areas=[education], evidence="96% attendance"
+        )
+    return {"episode_id": episode_id, "claim_id": claim.pk}
+
+
+def claim_episode_kwargs(p):
+    return {"episode_id": sams_draft_claim(p)["episode_id"]}
+
+
+def claim_kwargs(p):
+    return {"claim_id": sams_draft_claim(p)["claim_id"]}
+
+
 def sams_notification(p):
     """A notification of Sam's: only he may mark it read; anyone else gets 404."""
     from ehcase.notifications.models import Notification
@@ -337,6 +373,12 @@ PRACTITIONERS = _row(
     sam=200, hana=200, ola=200, chris=404, alex=404, morgan=404, quinn=404, admin=404, anon=302
 )
 OVERSEERS = _row(chris=200, alex=200, morgan=200, quinn=200, sam=404, hana=404, ola=404, admin=404, anon=302)
+CLAIM_DRAFTERS = _row(
+    sam=200, morgan=200, hana=403, chris=403, alex=403, quinn=403, ola=404, admin=404, anon=302
+)
+CLAIM_MANAGER = _row(
+    morgan=200, sam=403, hana=403, chris=403, alex=403, quinn=403, ola=404, admin=404, anon=302
+)
 HUB_READ = _row(chris=200, morgan=200, quinn=200, anon=302, others=404)
 HUB_ACT = _row(chris=200, morgan=403, quinn=403, anon=302, others=404)
 CREATORS_REDIRECT = _row(
@@ -383,6 +425,27 @@ MATRIX = [
     ("pathway:meeting-detail", meeting_kwargs, "get", None, FAMILY_READ),
     ("pathway:my-work", None, "get", None, PRACTITIONERS),
     ("pathway:caseloads", None, "get", None, OVERSEERS),
+    # Quarterly performance: agency managers, hub coordinators and the partnership-wide roles.
+    ("reporting:dashboard", None, "get", None, OVERSEERS),
+    ("reporting:drilldown", None, "get", {"indicator": "episodes_opened"}, OVERSEERS),
+    (
+        "reporting:recalculate",
+        None,
+        "post",
+        None,
+        _row(chris=302, alex=302, morgan=302, quinn=302, sam=404, hana=404, ola=404, admin=404, anon=302),
+    ),
+    ("reporting:csv", lambda p: {"table": "all"}, "get", None, OVERSEERS),
+    ("reporting:board-pack", None, "get", None, OVERSEERS),
+    (
+        "reporting:board-pack",
+        None,
+        "post",
+        {},
+        _row(chris=302, alex=302, morgan=302, quinn=403, sam=404, hana=404, ola=404, admin=404, anon=302),
+    ),
+    ("reporting:board-pack-pdf", None, "get", None, OVERSEERS),
+    ("api:indicators", None, "get", None, {**OVERSEERS, ANON: 401}),
     ("pathway:episode-level", episode_kwargs, "get", None, FAMILY_CHANGE),
     ("pathway:episode-level", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("pathway:taf-add", episode_kwargs, "get", None, FAMILY_CHANGE),
@@ -403,6 +466,13 @@ MATRIX = [
     ("pathway:episode-step-up", episode_kwargs, "post", {}, FAMILY_CHANGE),
     ("pathway:episode-close", episode_kwargs, "get", None, FAMILY_CHANGE),
     ("pathway:episode-close", episode_kwargs, "post", {}, FAMILY_CHANGE),
+    # Supporting Families claims: the lead professional and early help managers draft; managers move them on.
+    ("pathway:claim-new", claim_episode_kwargs, "get", None, CLAIM_DRAFTERS),
+    ("pathway:claim-new", claim_episode_kwargs, "post", {}, CLAIM_DRAFTERS),
+    ("pathway:claim-edit", claim_kwargs, "get", None, CLAIM_DRAFTERS),
+    ("pathway:claim-edit", claim_kwargs, "post", {}, CLAIM_DRAFTERS),
+    ("pathway:claim-status", claim_kwargs, "get", None, CLAIM_MANAGER),
+    ("pathway:claim-status", claim_kwargs, "post", {}, CLAIM_MANAGER),
     ("pathway:meeting-record", meeting_kwargs, "get", None, FAMILY_CHANGE),
     ("pathway:meeting-record", meeting_kwargs, "post", {}, FAMILY_CHANGE),
     ("pathway:meeting-cancel", meeting_kwargs, "get", None, FAMILY_CHANGE),

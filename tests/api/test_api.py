@@ -48,6 +48,7 @@ CHANGES = {
     "admin": set(),
 }
 CREATES = {"sam.practitioner", "hana.healthvisitor", "chris.coordinator", "ola.outsider"}
+REPORTING = {"chris.coordinator", "alex.schoolmanager", "morgan.manager", "quinn.auditor"}
 VALID_NHS_NUMBER = "9434765919"  # the NHS's own example number
 VALID_UPN = "A123456789012"  # check letter computed below in test_upn_is_validated
 
@@ -120,6 +121,7 @@ def _routes(personas) -> dict[tuple[str, str], tuple[str, callable]]:
         ("PUT", "/api/people/{id}/"): (f"/api/people/{kerry.pk}/", person_body),
         ("PATCH", "/api/people/{id}/"): (f"/api/people/{kerry.pk}/", person_body),
         ("POST", "/api/token/"): ("/api/token/", lambda: {}),
+        ("GET", "/api/indicators/"): ("/api/indicators/", None),
         **_pathway_routes(personas),
         **_request_routes(personas),
         **_assessment_routes(personas),
@@ -351,6 +353,8 @@ def _expected(username: str) -> dict[tuple[str, str], int]:
         ("PUT", "/api/people/{id}/"): change,
         ("PATCH", "/api/people/{id}/"): change,
         ("POST", "/api/token/"): 400,  # no credentials in the body, whoever asks
+        # Quarterly performance: agency managers, hub coordinators and the partnership-wide roles.
+        ("GET", "/api/indicators/"): 200 if username in REPORTING else 404,
         **_pathway_expected(username),
         **_request_expected(username),
         **_assessment_expected(username),
