@@ -251,3 +251,48 @@ def comparison_chart_svg(
     parts.append(_zero_line(low, high, top - 4, height - group_gap + 4))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
+
+
+# Up to this many rows a breakdown is drawn as grouped bars for the three quarters; more would be too tall
+# to read, so it is one bar a row for this quarter (the table beside it gives all three).
+GROUPED_CHART_MAX_ROWS = 8
+
+
+def largest_rows(rows: list, limit: int) -> list:
+    """The `limit` rows with the largest figure this quarter, in their original order (so the chart and
+    the table read the same way down)."""
+    if len(rows) <= limit:
+        return rows
+    keep = {id(r) for r in sorted(rows, key=lambda r: -(r.current.get("value") or 0))[:limit]}
+    return [r for r in rows if id(r) in keep]
+
+
+def breakdown_chart_svg(comparison, quarter, *, chart_id: str, limit: int) -> tuple[SafeString, bool, list]:
+    """The chart of one indicator's breakdown (a services.Comparison with rows): grouped bars for a short
+    breakdown, otherwise one bar for each of the `limit` largest rows. Returns (svg, grouped, rows drawn)."""
+    indicator = comparison.indicator
+    rows = largest_rows(comparison.rows, limit)
+    if len(rows) <= GROUPED_CHART_MAX_ROWS:
+        chart = comparison_chart_svg(
+            title=f"{indicator.title}, {quarter.label} compared with earlier quarters",
+            description=(
+                f"Grouped bars for each category: {quarter.label} (solid), the previous quarter "
+                f"({quarter.previous().label}, striped) and the same quarter a year before "
+                f"({quarter.year_before().label}, cross-hatched)."
+            ),
+            current=[(r.label, r.current.get("value")) for r in rows],
+            previous=[(r.label, r.previous.get("value")) for r in rows],
+            year_before=[(r.label, r.year_before.get("value")) for r in rows],
+            chart_id=chart_id,
+            unit=indicator.unit,
+        )
+        return chart, True, rows
+    shown = f", the {len(rows)} largest of {len(comparison.rows)}" if len(rows) < len(comparison.rows) else ""
+    chart = bar_chart_svg(
+        title=f"{indicator.title}, {quarter.label}",
+        description=f"One bar for each category in {quarter.label}{shown}.",
+        rows=[(r.label, r.current.get("value")) for r in rows],
+        unit=indicator.unit,
+        chart_id=chart_id,
+    )
+    return chart, False, rows

@@ -19,17 +19,13 @@ from django.utils.safestring import SafeString
 
 from assessments.pdf import RenderedPdf, pdf_render
 
-from .charts import bar_chart_svg, comparison_chart_svg
+from .charts import breakdown_chart_svg
 from .indicators import Section
 from .models import BoardPackCommentary
 from .quarters import Quarter
 from .services import Comparison, Figures
 
 TEMPLATE = "reporting/pdf/board_pack.html"
-# As on the dashboard: up to this many rows, grouped bars for the three quarters; more, one bar a row.
-GROUPED_CHART_MAX_ROWS = 8
-# A chart is one picture and cannot break across pages: a long breakdown (requests by referring agency in
-# a large partnership) charts its largest rows and the table beside it lists every row.
 CHART_MAX_ROWS = 20
 
 
@@ -57,43 +53,10 @@ class SectionPages:
 
 
 def _breakdown(comparison: Comparison, quarter: Quarter) -> Breakdown:
-    indicator = comparison.indicator
-    rows = comparison.rows
-    chart_id = f"pack-{indicator.key}"
-    if len(rows) <= GROUPED_CHART_MAX_ROWS:
-        chart = comparison_chart_svg(
-            title=f"{indicator.title}, {quarter.label} compared with earlier quarters",
-            description=(
-                f"Grouped bars for each category: {quarter.label} (solid), the previous quarter "
-                f"({quarter.previous().label}, striped) and the same quarter a year before "
-                f"({quarter.year_before().label}, cross-hatched)."
-            ),
-            current=[(r.label, r.current.get("value")) for r in rows],
-            previous=[(r.label, r.previous.get("value")) for r in rows],
-            year_before=[(r.label, r.year_before.get("value")) for r in rows],
-            chart_id=chart_id,
-            unit=indicator.unit,
-        )
-        return Breakdown(comparison=comparison, chart=chart, grouped=True, charted_rows=len(rows))
-    charted = rows
-    if len(rows) > CHART_MAX_ROWS:
-        # The largest, in the table's order so the chart and the table read the same way down.
-        largest = sorted(range(len(rows)), key=lambda i: -(rows[i].current.get("value") or 0))[
-            :CHART_MAX_ROWS
-        ]
-        charted = [rows[i] for i in sorted(largest)]
-    chart = bar_chart_svg(
-        title=f"{indicator.title}, {quarter.label}",
-        description=(
-            f"One bar for each category in {quarter.label}"
-            + (f", the {len(charted)} largest of {len(rows)}" if len(charted) < len(rows) else "")
-            + "."
-        ),
-        rows=[(r.label, r.current.get("value")) for r in charted],
-        unit=indicator.unit,
-        chart_id=chart_id,
+    chart, grouped, rows = breakdown_chart_svg(
+        comparison, quarter, chart_id=f"pack-{comparison.indicator.key}", limit=CHART_MAX_ROWS
     )
-    return Breakdown(comparison=comparison, chart=chart, grouped=False, charted_rows=len(charted))
+    return Breakdown(comparison=comparison, chart=chart, grouped=grouped, charted_rows=len(rows))
 
 
 def board_pack_context(

@@ -30,7 +30,7 @@ from ehcase.permissions import families_visible_to
 from hubs.models import Hub
 
 from . import services
-from .charts import bar_chart_svg, comparison_chart_svg
+from .charts import breakdown_chart_svg
 from .indicators import INDICATORS, Scope, families_behind
 from .permissions import (
     agency_choices,
@@ -43,9 +43,9 @@ from .permissions import (
 from .quarters import Quarter
 
 DRILLDOWN_PAGE_SIZE = 25
-# A breakdown with more rows than this is drawn as one bar per row (this quarter) rather than grouped
-# bars for three quarters, which would be too tall to read; the table still gives all three.
-GROUPED_CHART_MAX_ROWS = 8
+# A breakdown by agency can have hundreds of rows; the page shows the largest ones (this quarter) and
+# says how many more there are; the CSV export has every row.
+BREAKDOWN_PAGE_ROWS = 25
 QUARTER_ERROR = "Select a quarter from the list"
 
 
@@ -88,6 +88,8 @@ class Breakdown:
     comparison: services.Comparison
     chart: SafeString
     grouped: bool
+    rows: list
+    more: int  # rows not shown on the page (in the CSV)
 
 
 def _query(quarter: Quarter, scope: Scope, **extra) -> str:
@@ -97,31 +99,12 @@ def _query(quarter: Quarter, scope: Scope, **extra) -> str:
 
 
 def _breakdown(comparison: services.Comparison, quarter: Quarter) -> Breakdown:
-    indicator = comparison.indicator
-    grouped = len(comparison.rows) <= GROUPED_CHART_MAX_ROWS
-    if grouped:
-        chart = comparison_chart_svg(
-            title=f"{indicator.title}, {quarter.label} compared with earlier quarters",
-            description=(
-                f"Grouped bars for each category: {quarter.label}, the previous quarter "
-                f"({quarter.previous().label}) and the same quarter a year before "
-                f"({quarter.year_before().label})."
-            ),
-            current=[(r.label, r.current.get("value")) for r in comparison.rows],
-            previous=[(r.label, r.previous.get("value")) for r in comparison.rows],
-            year_before=[(r.label, r.year_before.get("value")) for r in comparison.rows],
-            chart_id=f"chart-{indicator.key}",
-            unit=indicator.unit,
-        )
-    else:
-        chart = bar_chart_svg(
-            title=f"{indicator.title}, {quarter.label}",
-            description=f"One bar for each category in {quarter.label}.",
-            rows=[(r.label, r.current.get("value")) for r in comparison.rows],
-            unit=indicator.unit,
-            chart_id=f"chart-{indicator.key}",
-        )
-    return Breakdown(comparison=comparison, chart=chart, grouped=grouped)
+    chart, grouped, rows = breakdown_chart_svg(
+        comparison, quarter, chart_id=f"chart-{comparison.key}", limit=BREAKDOWN_PAGE_ROWS
+    )
+    return Breakdown(
+        comparison=comparison, chart=chart, grouped=grouped, rows=rows, more=len(comparison.rows) - len(rows)
+    )
 
 
 def _scope_names(scope: Scope, hubs: list[Hub], agencies: list[Agency]) -> tuple[str, str]:

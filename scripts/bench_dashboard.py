@@ -3,11 +3,15 @@
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/ehcase_bench
     python manage.py migrate
     python manage.py seed_demo --families 250000      # the large tier (DESIGN.md §9)
-    python scripts/bench_dashboard.py                 # [--runs N] [--explain]
+    python scripts/bench_dashboard.py                 # [--runs N] [--explain] [--page N]
 
-It reads whatever the database holds and writes nothing. A dashboard shows a quarter beside the previous
-one and the same quarter a year before, so it computes the last ended quarter and those two, for every
-hub and agency and for the hub and the agency with the most families / episodes. Each computation is run
+It reads whatever the database holds and writes nothing, except with --page: then it also renders the
+dashboard page N times as the early help manager persona through the whole Django stack (middleware,
+session, access, template), the first time with no stored snapshot (the page calculates and stores the
+three quarters, as on the first view of a scope) and then from the snapshots, as every later view is.
+
+A dashboard shows a quarter beside the previous one and the same quarter a year before, so it computes
+the last ended quarter and those two, for every hub and agency and for the hub and the agency with the most families / episodes. Each computation is run
 `--runs` times; the first run of each quarter and scope is "cold" (nothing of it in PostgreSQL's cache
 beyond what earlier scopes left), and p50 / p95 are over every run. The query count is compute()'s
 (BEGIN, SET LOCAL jit, the names, one per section, COMMIT); the per-section times come from the
@@ -112,7 +116,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--page", type=int, default=0, help="render the dashboard page N times")
     args = parser.parse_args()
+    if args.page:
+        page(args.page)
+        return
 
     print(f"database {connection.settings_dict['NAME']}")
     counts()
@@ -163,6 +171,38 @@ def main() -> None:
         for key, found in sequential_scans(latest, indicators.Scope()).items():
             print(f"  {key:<24}{', '.join(found) or 'none'}")
     print(f"\nfinished {dt.datetime.now():%H:%M:%S}")
+
+
+def page(calls: int) -> None:
+    """The dashboard page for the last ended quarter, every hub and agency, as Morgan (early help manager)."""
+    from django.test import Client
+
+    from ehcase.models import User
+    from reporting.models import Snapshot
+
+    latest = Quarter.default(timezone.localdate())
+    slugs = [latest.slug, latest.previous().slug, latest.year_before().slug]
+    client = Client()
+    client.force_login(User.objects.get(username="morgan.manager"))
+    url = f"/reporting/?quarter={latest.slug}"
+    print(f"database {connection.settings_dict['NAME']}; GET {url} as morgan.manager")
+    Snapshot.objects.filter(quarter__in=slugs, hub_id=0, agency_id=0).delete()
+    t0 = time.perf_counter()
+    response = client.get(url)
+    cold = (time.perf_counter() - t0) * 1000
+    assert response.status_code == 200, response.status_code
+    print(f"  first view, calculating three quarters: {cold:,.0f} ms")
+    times: list[float] = []
+    for _ in range(calls):
+        with CaptureQueriesContext(connection) as captured:
+            t0 = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.status_code
+    print(
+        f"  from snapshots, {calls} views: p50 {statistics.median(times):.1f} ms, "
+        f"p95 {percentile(times, 0.95):.1f} ms, {len(captured)} queries, {len(response.content):,} bytes"
+    )
 
 
 if __name__ == "__main__":

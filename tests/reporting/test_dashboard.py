@@ -405,3 +405,35 @@ def test_drilldown_query_budget_is_flat(personas, client, username, django_asser
         response = client.get(DRILLDOWN, query)
     assert response.content.decode().count('<tr class="govuk-table__row">') == 1 + 25
     assert _queries(client, DRILLDOWN, query) == small
+
+
+def test_a_long_breakdown_shows_the_largest_rows_and_points_to_the_csv(personas, client):
+    """30 agencies each refer once, and Riverside (Sam's) three times: the page shows 25 rows, Riverside
+    among them, and says 6 more are in the section's CSV."""
+    area = HubArea.objects.get(name="Blyth")
+    family = FamilyFactory(name="Ireland", area=area, hub=area.hub)
+    received = Q.start + dt.timedelta(days=5)
+
+    def refer(user, agency) -> None:
+        RequestForSupport.objects.create(
+            family=family,
+            hub=area.hub,
+            referrer=user,
+            referrer_agency=agency,
+            status=RequestStatus.NEW,
+            consent_given=True,
+            received_on=received,
+        )
+
+    for n in range(30):
+        agency = AgencyFactory(name=f"Referring school {n:02d}", type=AgencyType.SCHOOL)
+        refer(MembershipFactory(agency=agency, role=Role.PRACTITIONER).user, agency)
+    for _ in range(3):
+        refer(personas.sam, personas.riverside)
+    response = page(client, personas.morgan)
+    body = response.content.decode()
+    table = body[body.index('id="breakdown-requests_received"') :]
+    table = table[: table.index("</table>")]
+    assert table.count('<th scope="row"') == 25
+    assert personas.riverside.name in table
+    assert "These are the 25 largest this quarter; 6 more are in the" in text(response)
