@@ -410,21 +410,39 @@ def comparisons(quarter: Quarter, scope: Scope) -> list[tuple[Section, list[Comp
 
 def refresh_recent(*, today: dt.date | None = None) -> int:
     """Recalculate the current and previous quarter for every scope already stored (someone looked at
-    it), plus every hub together and each hub. Returns how many snapshots were recalculated.
+    it), every hub together, each hub and each agency that has an agency manager; and calculate, where
+    missing, the quarters the dashboard compares those two with (the quarter before the previous one and
+    the same quarters a year before), so that the first view of the day reads stored figures. Returns how
+    many snapshots were calculated.
 
     Called by the Celery task `reporting.tasks.refresh_snapshots` (nightly); each snapshot is its own
     transaction, so a failure part way keeps what was already refreshed and a rerun is harmless."""
+    from ehcase.models import Membership, Role
     from hubs.models import Hub
 
     today = today or timezone.localdate()
     current = Quarter.containing(today)
-    quarters = [current, current.previous()]
+    previous = current.previous()
+    recent = [current, previous]
+    comparators = [previous.previous(), current.year_before(), previous.year_before()]
     scopes: set[tuple[int, int]] = {(0, 0)}
     scopes.update((hub_id, 0) for hub_id in Hub.objects.values_list("id", flat=True))
+    managed = Membership.objects.filter(role=Role.AGENCY_MANAGER).values_list("agency_id", flat=True)
+    scopes.update((0, agency_id) for agency_id in managed)
     scopes.update(Snapshot.objects.values_list("hub_id", "agency_id").distinct())
+    stored = set(
+        Snapshot.objects.filter(quarter__in=[q.slug for q in comparators]).values_list(
+            "quarter", "hub_id", "agency_id"
+        )
+    )
     count = 0
     for hub_id, agency_id in sorted(scopes):
-        for quarter in quarters:
-            figures(quarter, _scope_of(hub_id, agency_id), refresh=True)
+        scope = _scope_of(hub_id, agency_id)
+        for quarter in recent:
+            figures(quarter, scope, refresh=True)
             count += 1
+        for quarter in comparators:
+            if (quarter.slug, hub_id, agency_id) not in stored:
+                figures(quarter, scope)
+                count += 1
     return count

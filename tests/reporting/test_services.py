@@ -239,12 +239,17 @@ def test_refresh_recent_recalculates_recent_quarters_of_every_known_scope(person
     assert refresh_snapshots.name == "reporting.tasks.refresh_snapshots"  # the beat entry's name
     count = refresh_snapshots.apply().result  # the Celery task, run in this process
 
-    # Scopes: every hub together, each hub of the demo county, riverside. Two quarters each.
+    # Scopes: every hub together, each hub of the demo county, riverside (looked at, and Alex manages it).
+    # Two recent quarters each, recalculated; three earlier ones the dashboard compares them with,
+    # calculated once where missing (riverside's `old` was there already).
     hubs = list(Hub.objects.values_list("pk", flat=True))
-    assert count == (1 + len(hubs) + 1) * 2 == services.refresh_recent()
+    scopes = 1 + len(hubs) + 1
+    assert count == scopes * 2 + scopes * 3 - 1
+    assert services.refresh_recent() == scopes * 2, "the earlier quarters are kept once calculated"
     stored = set(Snapshot.objects.values_list("quarter", "hub_id", "agency_id"))
     expected = [(0, 0), *((hub, 0) for hub in hubs), (0, personas.riverside.pk)]
-    for quarter in (current, current.previous()):
+    earlier = (old, current.year_before(), current.previous().year_before())
+    for quarter in (current, current.previous(), *earlier):
         for hub_id, agency_id in expected:
             assert (quarter.slug, hub_id, agency_id) in stored
     assert opened(services.figures(current.previous(), riverside)) == 1, "recalculated with the new episode"
