@@ -10,13 +10,13 @@ dashboard page N times as the early help manager persona through the whole Djang
 session, access, template), the first time with no stored snapshot (the page calculates and stores the
 three quarters, as on the first view of a scope) and then from the snapshots, as every later view is.
 
-A dashboard shows a quarter beside the previous one and the same quarter a year before, so it computes
-the last ended quarter and those two, for every hub and agency and for the hub and the agency with the most families / episodes. Each computation is run
-`--runs` times; the first run of each quarter and scope is "cold" (nothing of it in PostgreSQL's cache
-beyond what earlier scopes left), and p50 / p95 are over every run. The query count is compute()'s
-(BEGIN, SET LOCAL jit, the names, one per section, COMMIT); the per-section times come from the
-captured queries of the runs. With --explain the plan of each section's query is searched for
-sequential scans of large tables.
+A dashboard shows a quarter beside the previous one and the same quarter a year before, so it computes the
+last ended quarter and those two, for every hub and agency and for the hub and the agency with the most
+families / episodes. Each computation is run `--runs` times; the first run of each quarter and scope is
+"cold" (nothing of it in PostgreSQL's cache beyond what earlier scopes left), and p50 / p95 are over every
+run. The query count is compute()'s (BEGIN, SET LOCAL jit, the names, one per section, COMMIT); the per-
+section times come from the captured queries of the runs. With --explain the plan of each section's query
+is searched for sequential scans of large tables.
 """
 
 from __future__ import annotations
