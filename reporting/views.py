@@ -10,7 +10,7 @@ whatever the data. The drill-down lists the families behind a figure that the us
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django import forms
 from django.contrib import messages
@@ -173,14 +173,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     drill = reverse("reporting:drilldown")
     for _section, items in sections:
         for comparison in items:
-            comparison.drilldown_url = (  # type: ignore[attr-defined]
-                f"{drill}?{_query(quarter, scope, indicator=comparison.key)}" if comparison.drillable else ""
-            )
+            # The same query string as _query(quarter, scope, indicator=..., row=...), built once per
+            # indicator: a breakdown by agency has hundreds of rows.
+            base = f"{drill}?{query}&indicator={quote_plus(comparison.key)}"
+            comparison.drilldown_url = base if comparison.drillable else ""  # type: ignore[attr-defined]
             for row in comparison.rows:
                 row.drilldown_url = (  # type: ignore[attr-defined]
-                    f"{drill}?{_query(quarter, scope, indicator=comparison.key, row=row.key)}"
-                    if row.drillable
-                    else ""
+                    f"{base}&row={quote_plus(str(row.key))}" if row.drillable else ""
                 )
     context.update(
         quarter=quarter,
