@@ -175,6 +175,7 @@ def test_assessment_pdf_holds_the_whole_assessment_and_the_plan(login, personas,
     assert response["Content-Disposition"] == f'attachment; filename="early-help-assessment-{reference}.pdf"'
     assert "no-store" in response["Cache-Control"]
     text = pdf_text(response.content)
+    assert text.startswith("OFFICIAL-SENSITIVE") and "Page 1 of" in text  # the shared page frame
     for expected in [
         "Ashworth",
         reference,
