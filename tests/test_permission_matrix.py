@@ -298,32 +298,40 @@ def meeting_kwargs(p):
     return {"meeting_id": ashworth_episode(p)["meeting_id"]}
 
 
-def sams_draft_claim(p) -> dict:
-    """The Ashworth episode of ashworth_episode with Sam agreed as lead professional, a need, and his
-    draft Supporting Families claim."""
+def sams_claimable_episode(p):
+    """The Ashworth episode of ashworth_episode with Sam agreed as lead professional and a need."""
     from django.utils import timezone
 
-    from pathway import claims, services
-    from pathway.models import Episode, OutcomeArea, SupportingFamiliesClaim
+    from pathway import services
+    from pathway.models import Episode, OutcomeArea
 
-    episode_id = ashworth_episode(p)["episode_id"]
-    claim = SupportingFamiliesClaim.objects.filter(episode_id=episode_id).first()
-    if claim is None:
-        episode = Episode.objects.get(pk=episode_id)
-        if episode.lead_professional_id != p.sam.pk:
-            services.lead_professional_set(
-                actor=p.sam,
-                episode=episode,
-                user=p.sam,
-                family_view="Kerry chose Sam",
-                started_on=timezone.localdate(),
-            )
+    episode = Episode.objects.get(pk=ashworth_episode(p)["episode_id"])
+    if episode.lead_professional_id != p.sam.pk:
+        services.lead_professional_set(
+            actor=p.sam,
+            episode=episode,
+            user=p.sam,
+            family_view="Kerry chose Sam",
+            started_on=timezone.localdate(),
+        )
         education = OutcomeArea.objects.get(code="education")
         services.need_add(actor=p.sam, episode=episode, area=education, description="School on time")
+    return episode
+
+
+def sams_draft_claim(p) -> dict:
+    """Sam's draft Supporting Families claim (education) on sams_claimable_episode."""
+    from pathway import claims
+    from pathway.models import OutcomeArea, SupportingFamiliesClaim
+
+    episode = sams_claimable_episode(p)
+    claim = SupportingFamiliesClaim.objects.filter(episode=episode).first()
+    if claim is None:
+        education = OutcomeArea.objects.get(code="education")
         claim = claims.claim_create(
             actor=p.sam, episode=episode, areas=[education], evidence="96% attendance"
         )
-    return {"episode_id": episode_id, "claim_id": claim.pk}
+    return {"episode_id": episode.pk, "claim_id": claim.pk}
 
 
 def claim_episode_kwargs(p):

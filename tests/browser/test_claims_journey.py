@@ -3,12 +3,10 @@ first sending the form empty (the errors, nothing lost), then Morgan (early help
 axe-core on every page."""
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from pathway import services
-from pathway.models import ClaimStatus, Episode, OutcomeArea, SupportingFamiliesClaim
-from tests.test_permission_matrix import ashworth_episode
+from pathway.models import ClaimStatus, OutcomeArea, SupportingFamiliesClaim
+from tests.test_permission_matrix import sams_claimable_episode
 
 from .conftest import assert_accessible, sign_in
 
@@ -19,16 +17,8 @@ EVIDENCE = "Attendance 96% for two terms; no exclusions since March."
 
 
 def test_claims_journey(page, personas):
-    episode = Episode.objects.get(pk=ashworth_episode(personas)["episode_id"])
-    services.lead_professional_set(
-        actor=personas.sam,
-        episode=episode,
-        user=personas.sam,
-        family_view="Kerry chose Sam",
-        started_on=timezone.localdate(),
-    )
+    episode = sams_claimable_episode(personas)
     education = OutcomeArea.objects.get(code="education")
-    services.need_add(actor=personas.sam, episode=episode, area=education, description="School on time")
 
     sign_in(page, "sam.practitioner")
     page.goto(f"/episodes/{episode.pk}/")
