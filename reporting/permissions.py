@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from ehcase.models import Agency, User
+from ehcase.models import Agency, Role, User
 from ehcase.permissions import roles_for
 from hubs.models import Hub
 
@@ -186,3 +186,15 @@ def agency_choices(access: ReportingAccess) -> list[Agency]:
     if access.agency_fixed:
         return list(Agency.objects.filter(pk__in=access.agency_ids).order_by("name", "id"))
     return list(Agency.objects.order_by("name", "id"))
+
+
+def may_write_commentary(user: User, scope: Scope) -> bool:
+    """Whether the user may save commentary for this scope's board pack (they may already see it):
+    early help managers for any scope; agency managers for a scope fixed to an agency they manage; hub
+    coordinators for a scope fixed to a hub they coordinate. Quality auditors read only."""
+    roles = roles_for(user)
+    if Role.EARLY_HELP_MANAGER in roles.roles:
+        return True
+    if scope.agency_id is not None and scope.agency_id in roles.managed_agency_ids:
+        return True
+    return scope.hub_id is not None and scope.hub_id in roles.coordinated_hub_ids

@@ -12,6 +12,7 @@ Nothing here checks access: callers pass a scope from `reporting.permissions.sco
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,8 +20,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ehcase.audit import audit_record, field_changes
+from ehcase.models import AuditAction, User
+
 from .indicators import INDICATORS, SECTIONS, Indicator, Scope, Section, compute
-from .models import Snapshot
+from .models import BoardPackCommentary, Snapshot
 from .quarters import Quarter
 
 UP, DOWN, SAME = "up", "down", "same"
@@ -446,3 +450,76 @@ def refresh_recent(*, today: dt.date | None = None) -> int:
                 figures(quarter, scope)
                 count += 1
     return count
+
+
+# --- Board pack commentary ---------------------------------------------------------------------
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a commentary text: the form carries the one the user was shown, so a box
+    they left alone is not taken as a change (and does not collide with someone else's newer save)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CommentaryEdit:
+    section: str
+    text: str
+    version: int  # the version the user's text started from (0: nothing was saved then)
+    loaded_digest: str  # text_digest of the text they were shown
+
+
+def _lock_board_pack(quarter: Quarter, scope: Scope) -> None:
+    """Serialise saves of one board pack's commentary (to the end of the transaction): two first saves of
+    a section cannot both create it, and versions are read and written without interleaving."""
+    key = f"reporting.board-pack:{quarter.slug}:{scope.hub_id or 0}:{scope.agency_id or 0}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+
+@transaction.atomic
+def board_pack_commentary_save(
+    *, actor: User, quarter: Quarter, scope: Scope, edits: list[CommentaryEdit]
+) -> dict[str, BoardPackCommentary | None]:
+    """Save the commentary the user changed, all or nothing. Returns the sections whose commentary someone
+    else saved after the user read it ({section: the row now saved}); when there are any, nothing is
+    saved, so no one's text is ever silently overwritten. A box the user left as they found it is not a
+    change. Each row saved is audited (create or update, with the text before and after).
+
+    Callers: the board pack view, after checking may_write_commentary."""
+    _lock_board_pack(quarter, scope)
+    key = {"quarter": quarter.slug, "hub_id": scope.hub_id or 0, "agency_id": scope.agency_id or 0}
+    saved = {
+        row.section: row for row in BoardPackCommentary.objects.filter(**key).select_related("updated_by")
+    }
+    conflicts: dict[str, BoardPackCommentary | None] = {}
+    changes: list[tuple[CommentaryEdit, BoardPackCommentary | None]] = []
+    for edit in edits:
+        row = saved.get(edit.section)
+        if edit.text == (row.text if row else ""):
+            continue
+        if edit.version == (row.version if row else 0):
+            changes.append((edit, row))
+        elif text_digest(edit.text) != edit.loaded_digest:
+            conflicts[edit.section] = row
+    if conflicts:
+        return conflicts
+    for edit, row in changes:
+        if row is None:
+            row = BoardPackCommentary.objects.create(
+                **key, section=edit.section, text=edit.text, version=1, updated_by=actor
+            )
+            action, before = AuditAction.CREATE, {}
+        else:
+            before = {"text": row.text, "version": row.version}
+            row.text, row.version, row.updated_by = edit.text, row.version + 1, actor
+            row.save(update_fields=["text", "version", "updated_by", "updated_at"])
+            action = AuditAction.UPDATE
+        audit_record(
+            actor=actor,
+            action=action,
+            obj=row,
+            summary=f"Board pack commentary saved ({edit.section}, {quarter.label})",
+            changes=field_changes(before, {"text": row.text, "version": row.version}),
+        )
+    return {}

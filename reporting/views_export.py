@@ -10,32 +10,29 @@ a save). Every download is audited as an export; every saved commentary as a cre
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ehcase.audit import audit_record, field_changes
-from ehcase.models import Agency, AuditAction, Role, User
-from ehcase.permissions import roles_for
+from ehcase.audit import audit_record
+from ehcase.models import Agency, AuditAction, User
 from hubs.models import Hub
 
 from . import exports, services
 from .indicators import SECTIONS, Scope
 from .models import BoardPackCommentary
 from .pdf import board_pack_render, scope_label
-from .permissions import request_scope
+from .permissions import may_write_commentary, request_scope
 from .quarters import Quarter
+from .services import CommentaryEdit, board_pack_commentary_save, text_digest
 
 COMMENTARY_MAX_LENGTH = 4000
 CONFLICT_MESSAGE = (
@@ -107,24 +104,6 @@ def csv_export(request: HttpRequest, table: str) -> HttpResponse:
 # --- Board pack commentary ---------------------------------------------------------------------
 
 
-def may_write_commentary(user: User, scope: Scope) -> bool:
-    """Whether the user may save commentary for this scope's board pack (they may already see it):
-    early help managers for any scope; agency managers for a scope fixed to an agency they manage; hub
-    coordinators for a scope fixed to a hub they coordinate. Quality auditors read only."""
-    roles = roles_for(user)
-    if Role.EARLY_HELP_MANAGER in roles.roles:
-        return True
-    if scope.agency_id is not None and scope.agency_id in roles.managed_agency_ids:
-        return True
-    return scope.hub_id is not None and scope.hub_id in roles.coordinated_hub_ids
-
-
-def text_digest(text: str) -> str:
-    """A short fingerprint of a commentary text: the form carries the one the user was shown, so a box
-    they left alone is not taken as a change (and does not collide with someone else's newer save)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 class CommentaryField(forms.CharField):
     """A textarea whose line ends are counted once: browsers send CRLF, the character count counts one."""
 
@@ -169,70 +148,6 @@ class BoardPackForm(forms.Form):
         if any(self[name].errors for name in hidden):
             items.append(("", "The page was out of date: open the board pack again"))
         return items
-
-
-@dataclass(frozen=True)
-class CommentaryEdit:
-    section: str
-    text: str
-    version: int  # the version the user's text started from (0: nothing was saved then)
-    loaded_digest: str  # text_digest of the text they were shown
-
-
-def _lock_board_pack(quarter: Quarter, scope: Scope) -> None:
-    """Serialise saves of one board pack's commentary (to the end of the transaction): two first saves of
-    a section cannot both create it, and versions are read and written without interleaving."""
-    key = f"reporting.board-pack:{quarter.slug}:{scope.hub_id or 0}:{scope.agency_id or 0}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
-
-
-@transaction.atomic
-def board_pack_commentary_save(
-    *, actor: User, quarter: Quarter, scope: Scope, edits: list[CommentaryEdit]
-) -> dict[str, BoardPackCommentary | None]:
-    """Save the commentary the user changed, all or nothing. Returns the sections whose commentary someone
-    else saved after the user read it ({section: the row now saved}); when there are any, nothing is
-    saved, so no one's text is ever silently overwritten. A box the user left as they found it is not a
-    change. Each row saved is audited (create or update, with the text before and after).
-
-    Callers: the board pack view, after checking may_write_commentary."""
-    _lock_board_pack(quarter, scope)
-    key = {"quarter": quarter.slug, "hub_id": scope.hub_id or 0, "agency_id": scope.agency_id or 0}
-    saved = {
-        row.section: row for row in BoardPackCommentary.objects.filter(**key).select_related("updated_by")
-    }
-    conflicts: dict[str, BoardPackCommentary | None] = {}
-    changes: list[tuple[CommentaryEdit, BoardPackCommentary | None]] = []
-    for edit in edits:
-        row = saved.get(edit.section)
-        if edit.text == (row.text if row else ""):
-            continue
-        if edit.version == (row.version if row else 0):
-            changes.append((edit, row))
-        elif text_digest(edit.text) != edit.loaded_digest:
-            conflicts[edit.section] = row
-    if conflicts:
-        return conflicts
-    for edit, row in changes:
-        if row is None:
-            row = BoardPackCommentary.objects.create(
-                **key, section=edit.section, text=edit.text, version=1, updated_by=actor
-            )
-            action, before = AuditAction.CREATE, {}
-        else:
-            before = {"text": row.text, "version": row.version}
-            row.text, row.version, row.updated_by = edit.text, row.version + 1, actor
-            row.save(update_fields=["text", "version", "updated_by", "updated_at"])
-            action = AuditAction.UPDATE
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=row,
-            summary=f"Board pack commentary saved ({edit.section}, {quarter.label})",
-            changes=field_changes(before, {"text": row.text, "version": row.version}),
-        )
-    return {}
 
 
 def _edits(request: HttpRequest, form: BoardPackForm) -> list[CommentaryEdit]:

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from ehcase.models import AuditAction, AuditEvent, Role
 from reporting.models import BoardPackCommentary
-from reporting.views_export import text_digest
+from reporting.services import text_digest
 from tests.factories import MembershipFactory, UserFactory
 
 from .test_exports import FAMILY_NAMES, PERSON_NAMES, QUERY, Q, build_dataset
