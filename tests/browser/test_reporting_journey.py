@@ -46,6 +46,14 @@ def test_reporting_journey(page, personas):
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Performance: {quarter.label}")
     assert_accessible(page)
 
+    # Printed: the filters, buttons and downloads drop out; the charts and their tables stay.
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Show figures")).to_be_hidden()
+    expect(page.get_by_role("button", name=re.compile("Recalculate now"))).to_be_hidden()
+    expect(page.locator("svg.app-chart__svg").first).to_be_visible()
+    expect(page.get_by_role("table").first).to_be_visible()
+    page.emulate_media(media="screen")
+
     # The previous quarter, North hub only: the 4 Riverside requests.
     page.get_by_label("Quarter", exact=True).select_option(previous.slug)
     page.get_by_label("Hub", exact=True).select_option(label="North hub")
