@@ -142,3 +142,9 @@ def require_sign_off(*, user: User, assessment: Assessment) -> None:
         raise PermissionDenied(
             "Only a manager of the assessor's agency or an early help manager can sign off this assessment"
         )
+
+
+def can_see_sign_off_queue(*, user: User) -> bool:
+    """Those who sign assessments off: agency managers and early help managers."""
+    roles = roles_for(user)
+    return Role.EARLY_HELP_MANAGER in roles.roles or bool(roles.managed_agency_ids)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from ehcase.models import FamilyMember, HouseholdRole, Person
+from ehcase.models import FamilyMember, HouseholdRole, Membership, Person, Role, User
+from ehcase.permissions import families_visible_to, roles_for
 from pathway.models import Episode, OutcomeArea
 
-from .models import Assessment, AssessmentVersion, ConsentRecord, PlanAction, PlanOutcome
+from .models import Assessment, AssessmentStatus, AssessmentVersion, ConsentRecord, PlanAction, PlanOutcome
 
 
 @dataclass
@@ -195,3 +196,31 @@ def family_plan(*, episode: Episode) -> PlanView:
     )
     unlinked = list(actions.filter(episode=episode, outcome__isnull=True))
     return PlanView(outcomes=outcomes, unlinked_actions=unlinked)
+
+
+def awaiting_sign_off(*, user: User) -> QuerySet[Assessment]:
+    """Completed assessments this user may sign off (can_sign_off as one query): an early help manager
+    any; an agency manager those whose assessor is a practitioner of an agency they manage; never their
+    own. Only of families they may see (the access layer). Oldest completion first."""
+    roles = roles_for(user)
+    queryset = (
+        Assessment.objects.filter(
+            status=AssessmentStatus.COMPLETED, episode__family__in=families_visible_to(user=user)
+        )
+        .exclude(assessor_id=user.pk)
+        .select_related("episode__family", "assessor")
+        .order_by("completed_at", "id")
+    )
+    if Role.EARLY_HELP_MANAGER in roles.roles:
+        return queryset
+    if not roles.managed_agency_ids:
+        return queryset.none()
+    return queryset.filter(
+        Exists(
+            Membership.objects.filter(
+                user_id=OuterRef("assessor_id"),
+                agency_id__in=roles.managed_agency_ids,
+                role=Role.PRACTITIONER,
+            )
+        )
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("consent/<int:consent_id>/evidence/", views.consent_evidence, name="consent-evidence"),
     # The assessment
     path("episodes/<int:episode_id>/assessment/start/", views.assessment_start, name="assessment-start"),
+    path("assessments/awaiting-sign-off/", views.sign_off_queue, name="sign-off-queue"),
     path("assessments/<int:assessment_id>/", views.assessment_detail, name="assessment-detail"),
     path(
         "assessments/<int:assessment_id>/edit/<slug:section>/",

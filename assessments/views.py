@@ -5,6 +5,7 @@ import uuid
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +25,7 @@ from .permissions import (
     action_for_user,
     assessment_for_user,
     can_edit_assessment,
+    can_see_sign_off_queue,
     can_sign_off,
     consent_for_user,
     outcome_for_user,
@@ -122,6 +124,20 @@ def _open_episode(request: HttpRequest, episode_id: int, *, consent: bool = Fals
 
 
 # --- Consent ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def sign_off_queue(request: HttpRequest) -> HttpResponse:
+    """Completed assessments waiting for this manager's sign-off, oldest first (selectors.awaiting_sign_off).
+    Agency managers and early help managers; everyone else 404."""
+    if not can_see_sign_off_queue(user=request.user):
+        raise Http404
+    page = Paginator(selectors.awaiting_sign_off(user=request.user), 50).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for assessment in page:
+        assessment.days_waiting = (today - timezone.localdate(assessment.completed_at)).days
+    return render(request, "assessments/sign_off_queue.html", {"page": page, "nav": "sign-off"})
 
 
 @login_required

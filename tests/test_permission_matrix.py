@@ -434,6 +434,7 @@ MATRIX = [
     ("pathway:my-work", None, "get", None, PRACTITIONERS),
     ("pathway:caseloads", None, "get", None, OVERSEERS),
     # Quarterly performance: agency managers, hub coordinators and the partnership-wide roles.
+    ("assessments:sign-off-queue", None, "get", None, _row(alex=200, morgan=200, anon=302, others=404)),
     ("reporting:dashboard", None, "get", None, OVERSEERS),
     ("reporting:drilldown", None, "get", {"indicator": "episodes_opened"}, OVERSEERS),
     (

@@ -3,6 +3,7 @@ itself as the practitioner types), complete it, a manager signs it off, and both
 axe-core on every page."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -138,7 +139,11 @@ def test_assessment_journey(page, personas):
     # Alex, who manages Sam's agency, signs it off.
     page.context.clear_cookies()
     sign_in(page, "alex.schoolmanager")
-    page.goto(f"/assessments/{assessment.pk}/")
+    page.get_by_role("link", name="Sign-off").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Assessments awaiting sign-off")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("^Ashworth")).click()
     page.get_by_role("link", name="Sign off or return").click()
     assert_accessible(page)
     page.get_by_label("Sign off the assessment").check()
