@@ -124,14 +124,16 @@ _ASSESSOR_AGENCY = " LEFT JOIN user_agency ua ON ua.user_id = a.assessor_id"
 _OPEN_AT_END = "e.opened_on <= %(end)s AND (e.closed_on IS NULL OR e.closed_on > %(end)s)"
 
 
-def _on_episode(sql: str, *, agency_joined: bool = False, distinct: bool = False) -> Fact:
+def _on_episode(
+    sql: str, *, agency_joined: bool = False, distinct: bool = False, agency_join: str = _EPISODE_AGENCY
+) -> Fact:
     return Fact(
         sql,
         hub="fa.hub_id",
         agency="ua.agency_id",
         family_id="e.family_id",
         family="e.family_id",
-        agency_join="" if agency_joined else _EPISODE_AGENCY,
+        agency_join="" if agency_joined else agency_join,
         distinct=distinct,
     )
 
@@ -141,14 +143,8 @@ def _on_request(sql: str) -> Fact:
 
 
 def _on_assessment(sql: str, *, agency_joined: bool = False) -> Fact:
-    return Fact(
-        sql,
-        hub="fa.hub_id",
-        agency="ua.agency_id",
-        family_id="e.family_id",
-        family="e.family_id",
-        agency_join="" if agency_joined else _ASSESSOR_AGENCY,
-    )
+    """As _on_episode, attributed to the assessor's agency."""
+    return _on_episode(sql, agency_joined=agency_joined, agency_join=_ASSESSOR_AGENCY)
 
 
 FACTS: dict[str, Fact] = {

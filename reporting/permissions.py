@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -198,3 +199,10 @@ def may_write_commentary(user: User, scope: Scope) -> bool:
     if scope.agency_id is not None and scope.agency_id in roles.managed_agency_ids:
         return True
     return scope.hub_id is not None and scope.hub_id in roles.coordinated_hub_ids
+
+
+def scope_query(quarter: Quarter, scope: Scope, **extra) -> str:
+    """The query string request_scope reads back: quarter, hub and agency (blank for all), then `extra`."""
+    params = {"quarter": quarter.slug, "hub": scope.hub_id or "", "agency": scope.agency_id or ""}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return urlencode(params)

@@ -10,7 +10,7 @@ whatever the data. The drill-down lists the families behind a figure that the us
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 from django import forms
 from django.contrib import messages
@@ -39,6 +39,7 @@ from .permissions import (
     request_scope,
     require_reporting_access,
     scope_for,
+    scope_query,
 )
 from .quarters import Quarter
 
@@ -90,12 +91,6 @@ class Breakdown:
     grouped: bool
     rows: list
     more: int  # rows not shown on the page (in the CSV)
-
-
-def _query(quarter: Quarter, scope: Scope, **extra) -> str:
-    params = {"quarter": quarter.slug, "hub": scope.hub_id or "", "agency": scope.agency_id or ""}
-    params.update({k: v for k, v in extra.items() if v is not None})
-    return urlencode(params)
 
 
 def _breakdown(comparison: services.Comparison, quarter: Quarter) -> Breakdown:
@@ -169,11 +164,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "reporting/dashboard.html", context)
     quarter: Quarter = form.cleaned_data["quarter"]
     current, sections = services.comparisons_with_figures(quarter, scope)
-    query = _query(quarter, scope)
+    query = scope_query(quarter, scope)
     drill = reverse("reporting:drilldown")
     for _section, items in sections:
         for comparison in items:
-            # The same query string as _query(quarter, scope, indicator=..., row=...), built once per
+            # The same query string as scope_query(quarter, scope, indicator=..., row=...), built once per
             # indicator: a breakdown by agency has hundreds of rows.
             base = f"{drill}?{query}&indicator={quote_plus(comparison.key)}"
             comparison.drilldown_url = base if comparison.drillable else ""  # type: ignore[attr-defined]
@@ -210,7 +205,7 @@ def recalculate(request: HttpRequest) -> HttpResponse:
     quarter, scope = request_scope(request)
     services.figures(quarter, scope, refresh=True)
     messages.success(request, f"Figures for {quarter.label} recalculated")
-    return redirect(f"{reverse('reporting:dashboard')}?{_query(quarter, scope)}")
+    return redirect(f"{reverse('reporting:dashboard')}?{scope_query(quarter, scope)}")
 
 
 def _audit_listed(*, user: User, family_ids: list[int], summary: str) -> None:
@@ -293,7 +288,7 @@ def drilldown(request: HttpRequest) -> HttpResponse:
             "total": total,
             "visible_count": page.paginator.count,
             "query_string": query.urlencode(),
-            "back_url": f"{reverse('reporting:dashboard')}?{_query(quarter, scope)}#{indicator.section}",
+            "back_url": f"{reverse('reporting:dashboard')}?{scope_query(quarter, scope)}#{indicator.section}",
             "unit_note": _unit_note(indicator.unit),
             "nav": "performance",
         },

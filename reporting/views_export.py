@@ -10,8 +10,6 @@ a save). Every download is audited as an export; every saved commentary as a cre
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +28,7 @@ from . import exports, services
 from .indicators import SECTIONS, Scope
 from .models import BoardPackCommentary
 from .pdf import board_pack_render, scope_label
-from .permissions import may_write_commentary, request_scope
+from .permissions import may_write_commentary, request_scope, scope_query
 from .quarters import Quarter
 from .services import CommentaryEdit, board_pack_commentary_save, text_digest
 
@@ -39,10 +37,6 @@ CONFLICT_MESSAGE = (
     "Someone else saved commentary on {title} after you opened this page, so nothing has been saved. "
     "Their text is below and yours is still in the box. Save again to replace theirs."
 )
-
-
-def _query(quarter: Quarter, scope: Scope) -> str:
-    return urlencode({"quarter": quarter.slug, "hub": scope.hub_id or "", "agency": scope.agency_id or ""})
 
 
 def _scope_names(scope: Scope) -> tuple[str | None, str | None]:
@@ -190,7 +184,7 @@ def board_pack(request: HttpRequest) -> HttpResponse:
     quarter, scope = request_scope(request)
     user: User = request.user  # type: ignore[assignment]
     can_write = may_write_commentary(user, scope)
-    query = _query(quarter, scope)
+    query = scope_query(quarter, scope)
     here = f"{reverse('reporting:board-pack')}?{query}"
     key = {"quarter": quarter.slug, "hub_id": scope.hub_id or 0, "agency_id": scope.agency_id or 0}
     conflicts: dict[str, BoardPackCommentary | None] = {}
