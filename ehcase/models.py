@@ -287,6 +287,11 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", "Signed in"
     LOGOUT = "logout", "Signed out"
     LOGIN_FAILED = "login_failed", "Failed sign-in"
+    TWO_FACTOR = "two_factor", "Two-factor authentication changed"
+    TWO_FACTOR_FAILED = "two_factor_failed", "Failed two-factor check"
+    BREAK_GLASS = "break_glass", "Emergency access"
+    SHARE = "share", "Shared outside the team"
+    DESTROY = "destroy", "Destroyed"
 
 
 class AuditEvent(models.Model):

@@ -12,39 +12,14 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-ANON = "anonymous"
-PERSONAS = [
-    "sam.practitioner",
-    "hana.healthvisitor",
-    "chris.coordinator",
-    "alex.schoolmanager",
-    "morgan.manager",
-    "quinn.auditor",
-    "ola.outsider",
-    "admin",
-    ANON,
-]
-
-
-def _row(**statuses):
-    """Expected status per persona; `others` fills the rest."""
-    others = statuses.pop("others", None)
-    names = {
-        "sam": "sam.practitioner",
-        "hana": "hana.healthvisitor",
-        "chris": "chris.coordinator",
-        "alex": "alex.schoolmanager",
-        "morgan": "morgan.manager",
-        "quinn": "quinn.auditor",
-        "ola": "ola.outsider",
-        "admin": "admin",
-        "anon": ANON,
-    }
-    expected = {names[k]: v for k, v in statuses.items()}
-    for persona in PERSONAS:
-        expected.setdefault(persona, others)
-    assert None not in expected.values(), f"incomplete row: {expected}"
-    return expected
+from tests import (
+    matrix_rows_disclosure,
+    matrix_rows_hardening,
+    matrix_rows_oversight,
+    matrix_rows_retention,
+    matrix_rows_security,
+)
+from tests.matrix_support import ANON, PERSONAS, _row
 
 
 def ashworth(p):
@@ -683,6 +658,12 @@ MATRIX = [
     ("api:family-members", lambda p: {"pk": p.ashworth.pk}, "post", {}, API_FAMILY_CHANGE),
     ("api:person-list", None, "get", None, API_SIGNED_IN),
     ("api:person-detail", lambda p: {"pk": ashworth_person(p)["person_id"]}, "get", None, API_FAMILY_READ),
+    # Information governance and security: each area keeps its rows beside its own fixtures.
+    *matrix_rows_security.ROWS,
+    *matrix_rows_hardening.ROWS,
+    *matrix_rows_oversight.ROWS,
+    *matrix_rows_disclosure.ROWS,
+    *matrix_rows_retention.ROWS,
 ]
 
 
