@@ -7,6 +7,7 @@ from hubs.models import Hub, HubArea
 from pathway.models import LevelOfNeed
 
 from .models import Agency, AuditEvent, Membership, User
+from .two_factor.admin import reset_two_factor
 
 
 class MembershipInline(admin.TabularInline):
@@ -27,6 +28,7 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     readonly_fields = ["last_login", "date_joined"]
+    actions = [reset_two_factor]  # docs/two-factor.md
 
 
 @admin.register(Agency)

@@ -7,13 +7,19 @@ Who sees which of the five anchor families (docs/access.md):
     carter   (North): Hana only
     dixon    (North): nobody yet: only the North coordinator and partnership-wide roles
     evans    (South): Ola is lead professional
+
+Every demo account has a confirmed authenticator app with the published DEMO_TOTP_SECRET (only where
+settings.DEMO_DATA_ALLOWED), so that anyone trying the demo can pass two-factor sign-in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from base64 import b32decode
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from hubs.models import Hub, HubArea
@@ -34,6 +40,10 @@ from .models import (
 from .permissions import grant_family_access
 
 DEMO_PASSWORD = "early-help-demo"
+# The demo accounts' authenticator app secret (base32, as typed into an authenticator app), published in
+# README.md and docs/two-factor.md like the password, and like it never used where DEMO_DATA_ALLOWED is
+# False (production).
+DEMO_TOTP_SECRET = "EARLYHELPDEMOSECRETKEY2345ABCDEF"
 
 HUBS = {
     "North": [("Morpeth", "NE61"), ("Ashington", "NE63"), ("Blyth", "NE24")],
@@ -137,6 +147,43 @@ def build_hubs() -> dict[str, Hub]:
             )
         hubs[name] = hub
     return hubs
+
+
+def demo_totp_key() -> str:
+    """DEMO_TOTP_SECRET as django-otp stores a key (hex)."""
+    return b32decode(DEMO_TOTP_SECRET).hex()
+
+
+def ensure_demo_devices(users) -> int:
+    """A confirmed authenticator app with the published DEMO_TOTP_SECRET for each of `users` that has
+    none, only where settings.DEMO_DATA_ALLOWED. Returns how many were added."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not getattr(settings, "DEMO_DATA_ALLOWED", False):
+        return 0
+    ids = {user.pk for user in users}
+    have = set(TOTPDevice.objects.filter(user_id__in=ids, confirmed=True).values_list("user_id", flat=True))
+    TOTPDevice.objects.bulk_create(
+        [
+            TOTPDevice(user_id=pk, name="Demo authenticator app", key=demo_totp_key(), confirmed=True)
+            for pk in sorted(ids - have)
+        ]
+    )
+    return len(ids - have)
+
+
+def ensure_demo_devices_for_demo_password() -> int:
+    """Every account without an authenticator app that signs in with the published DEMO_PASSWORD (the
+    personas and the staff seed_demo writes) gets the published secret too. Staff rows share a few
+    password hashes, so each distinct hash is checked once."""
+    hashes = (
+        User.objects.exclude(totpdevice__confirmed=True)
+        .exclude(password="")
+        .values_list("password", flat=True)
+        .distinct()
+    )
+    demo_hashes = [h for h in hashes if check_password(DEMO_PASSWORD, h)]
+    return ensure_demo_devices(User.objects.filter(password__in=demo_hashes))
 
 
 @transaction.atomic
@@ -244,6 +291,7 @@ def build_personas() -> Personas:
         grant_family_access(user=sam, family=bennett, change=True)
         grant_family_access(user=hana, family=carter, change=True)
         grant_family_access(user=ola, family=evans, change=True)
+    ensure_demo_devices([sam, hana, chris, alex, morgan, quinn, ola, admin])
 
     return Personas(
         sam=sam,

@@ -40,6 +40,8 @@ import devservices  # noqa: E402 - needs the path above
 
 PY = sys.executable
 DEMO_PASSWORD = "early-help-demo"
+# The demo accounts' authenticator-app key (ehcase.demo.DEMO_TOTP_SECRET; docs/two-factor.md).
+DEMO_TOTP_SECRET = "EARLYHELPDEMOSECRETKEY2345ABCDEF"
 DEMO_LOGINS = [
     ("sam.practitioner", "practitioner, Riverside Primary School (North hub)"),
     ("hana.healthvisitor", "health visitor, North Health Visiting Team"),
@@ -53,6 +55,9 @@ DEMO_LOGINS = [
 STOP_TIMEOUT = float(os.environ.get("EHCASE_STOP_TIMEOUT", "15"))  # seconds before SIGKILL
 READY_TIMEOUT = 180.0  # seconds for the web server to answer at all
 HEALTHY_GRACE = 20.0  # after it answers, how long the banner waits for /healthz to say "ok"
+# The access log names the path only (%(U)s), never the query string or the Referer, which may hold
+# search terms or an earlier page's address (docs/hardening.md). docker/entrypoint.sh uses the same.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 _COLOURS = itertools.cycle(["36", "33", "35", "32", "34", "31"])
 _print_lock = threading.Lock()
@@ -292,6 +297,7 @@ def _banner(url: str, healthy: bool) -> str:
     lines += [
         f"Demo logins, password {DEMO_PASSWORD}:",
         *(f"  {username:<{width}}  {who}" for username, who in DEMO_LOGINS),
+        f"Two-factor codes: add the key {DEMO_TOTP_SECRET} to an authenticator app (docs/two-factor.md)",
         f"Health: {url}healthz    API docs: {url}api/docs/",
         f"Ctrl-C stops everything; the data stays in {devservices.DATA}",
         "",
@@ -357,6 +363,7 @@ def main() -> int:
             "--graceful-timeout", "10",
             "--timeout", "120",
             "--access-logfile", "-",
+            "--access-logformat", ACCESS_LOG_FORMAT,
             "--error-logfile", "-",
             "--no-control-socket",  # else every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl
         ]  # fmt: skip

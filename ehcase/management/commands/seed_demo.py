@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assessments.models import Assessment, AssessmentVersion, ConsentRecord, PlanAction
 from ehcase import seeding
+from ehcase.demo import DEMO_TOTP_SECRET, ensure_demo_devices_for_demo_password
 from ehcase.models import (
     Agency,
     AuditEvent,
@@ -93,11 +94,21 @@ class Command(BaseCommand):
         from hubs.demo import seed_requests
 
         log(f"Requests for support: {seed_requests(seed=seed)} written")
+        from ehcase.oversight.demo import seed_oversight
+
+        log(f"Emergency access and access alerts: {seed_oversight(personas)} written")
+        from ehcase.retention.demo import seed_retention
+
+        log(f"Retention: {seed_retention(personas)}")
+        from ehcase.disclosure.demo import seed_disclosure
+
+        log(f"Sharing records: {seed_disclosure(personas)} written")
         if families:
             log(f"Large tier: {families:,} families in chunks of {chunk_size:,}")
             seeding.seed_large(
                 personas=personas, families=families, seed=seed, chunk_size=chunk_size, log=log
             )
+        log(f"Authenticator apps with the demo secret: {ensure_demo_devices_for_demo_password()} added")
         log("Analysing tables")
         seeding.analyze()
 
@@ -134,6 +145,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {time.monotonic() - started:.1f}s. "
-                f"Sign in as any persona with the password {seeding.DEMO_PASSWORD}."
+                f"Sign in as any persona with the password {seeding.DEMO_PASSWORD}, then a code from an "
+                f"authenticator app set up with the key {DEMO_TOTP_SECRET} (docs/two-factor.md)."
             )
         )
