@@ -5,7 +5,9 @@ Policy (docs/access.md): deny by default. A family is visible to
   assessor, TAF members, the practitioner who created the record);
 - coordinators of the family's hub;
 - agency managers of an agency one of whose practitioners holds ``view_family`` on it;
-- early help managers and quality auditors (partnership-wide, read).
+- early help managers and quality auditors (partnership-wide, read);
+- a worker with emergency (break-glass) access to it: read only, until it expires or they end it
+  (ehcase.oversight).
 System administrators manage users and configuration, not case data.
 
 Lists are filtered through indexed paths: granted ids (UNION ALL) or the hub column (never
@@ -18,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.http import Http404
 from guardian.shortcuts import assign_perm, remove_perm
 
 from .models import Family, FamilyUserObjectPermission, Membership, Person, Role, User
+from .oversight.models import BreakGlassAccess
 
 VIEW = "view_family"
 CHANGE = "change_family"
@@ -107,6 +111,15 @@ def _granted_family_ids_sql(user: User, roles: Roles) -> tuple[str, list]:
         f"WHERE fp.user_id = %s AND fp.permission_id = ({_PERMISSION_ID_SQL})"
     ]
     params: list = [user.pk, VIEW]
+    # Emergency access: the user's own live grants (partial index bg_user_live), never those of the
+    # practitioners an agency manager manages. Read only: can_change_family does not look here. The
+    # statement's clock, not the transaction's (now()), so that expiry is exact in long transactions.
+    parts.append(
+        f"SELECT bg.family_id FROM {BreakGlassAccess._meta.db_table} bg "  # noqa: S608
+        "WHERE bg.user_id = %s AND bg.ended_at IS NULL "
+        "AND bg.started_at <= statement_timestamp() AND bg.expires_at > statement_timestamp()"
+    )
+    params.append(user.pk)
     if roles.managed_agency_ids:
         parts.append(
             f"SELECT fp.content_object_id FROM {perm_table} fp "  # noqa: S608
@@ -163,7 +176,12 @@ def family_pairs_visible(*, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, 
         "ON pr.agency_id = mgr.agency_id AND pr.role = %s "
         f"JOIN {perm_table} fp ON fp.user_id = pr.user_id "
         "WHERE mgr.user_id = r.user_id AND mgr.role = %s AND fp.content_object_id = r.family_id "
-        f"AND fp.permission_id = ({_PERMISSION_ID_SQL}))))"
+        f"AND fp.permission_id = ({_PERMISSION_ID_SQL})) "
+        # Emergency access counts here too, so that this agrees with families_visible_to: a reminder
+        # about a family reaches a reader with live emergency access only if it is addressed to them.
+        f"OR EXISTS (SELECT 1 FROM {BreakGlassAccess._meta.db_table} bg WHERE bg.user_id = r.user_id "
+        "AND bg.family_id = r.family_id AND bg.ended_at IS NULL AND bg.started_at <= statement_timestamp() "
+        "AND bg.expires_at > statement_timestamp())))"
     )
     params = [
         [u for u, _ in wanted],
@@ -189,10 +207,27 @@ def family_for_user(*, user: User, family_id: int | str) -> Family:
         family_id = int(family_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    family = families_visible_to(user=user).select_related("hub", "area").filter(pk=family_id).first()
+    families = families_visible_to(user=user).select_related("hub", "area").filter(pk=family_id)
+    if not roles_for(user).partnership_wide:
+        # `emergency_access_id`: the live emergency access this user reads the family through, if any
+        # (the family pages show a banner); in the same query, over the partial index bg_user_live.
+        live = _live_emergency_access(user).values("pk")[:1]
+        families = families.annotate(emergency_access_id=Subquery(live))
+    family = families.first()
     if family is None:
         raise Http404
     return family
+
+
+def _live_emergency_access(user: User) -> QuerySet[BreakGlassAccess]:
+    now = Now()
+    return BreakGlassAccess.objects.filter(
+        user_id=user.pk,
+        family_id=OuterRef("pk"),
+        ended_at__isnull=True,
+        started_at__lte=now,
+        expires_at__gt=now,
+    )
 
 
 def can_change_family(*, user: User, family: Family) -> bool:
