@@ -16,7 +16,8 @@ case "$role" in
     fi
     # WEB_CONCURRENCY sets the number of workers; GUNICORN_CMD_ARGS adds options. X-Forwarded-*
     # headers are trusted from any address (FORWARDED_ALLOW_IPS): docker-compose.yml publishes the
-    # port on loopback only, for the TLS-terminating reverse proxy in front.
+    # port on loopback only, for the TLS-terminating reverse proxy in front. The access log names the
+    # path only (%(U)s): never the query string or the Referer (docs/hardening.md; as scripts/run.py).
     exec gunicorn ehcase.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-3}" \
@@ -27,6 +28,7 @@ case "$role" in
       --worker-tmp-dir /dev/shm \
       --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
       --access-logfile - --error-logfile - \
+      --access-logformat '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms' \
       --no-control-socket \
       "$@"
     ;;

@@ -45,25 +45,37 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ehcase",
     "hubs",
     "pathway",
     "assessments",
     "reporting",
     "ehcase.notifications",
+    "ehcase.two_factor",
+    "ehcase.disclosure",
+    "ehcase.oversight",
+    "ehcase.retention",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ehcase.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "ehcase.security.RequestSizeLimitMiddleware",
+    "ehcase.security.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ehcase.middleware.RequestContextMiddleware",
     "ehcase.middleware.NoStoreForAuthenticatedMiddleware",
+    "ehcase.two_factor.middleware.TwoFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -131,6 +143,11 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Two-factor authentication (docs/two-factor.md): django-otp's authenticator app (TOTP) and recovery
+# codes, required on every page by ehcase.two_factor.middleware.
+OTP_TOTP_ISSUER = "Early Help"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -161,7 +178,32 @@ WHITENOISE_ROOT = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rate-limit counters (ehcase/security.py, ehcase/api/throttling.py): in Redis so that every web
+    # worker and container counts against the same limits.
+    "ratelimit": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("RATELIMIT_REDIS_URL", REDIS_URL),
+        "KEY_PREFIX": "ehcase-ratelimit",
+    },
 }
+
+# Sign-in attempts (POSTs to /accounts/login/) per minute, per client address and per username
+# (docs/hardening.md). django-axes' lockout after AXES_FAILURE_LIMIT failures still applies.
+LOGIN_RATE_PER_ADDRESS = int(os.environ.get("LOGIN_RATE_PER_ADDRESS", "20"))
+LOGIN_RATE_PER_USERNAME = int(os.environ.get("LOGIN_RATE_PER_USERNAME", "10"))
+# API requests per signed-in user and, for operations open to the signed-out, per address.
+API_THROTTLE_RATES = {
+    "user": os.environ.get("API_RATE_USER", "1200/min"),
+    "anon": os.environ.get("API_RATE_ANON", "60/min"),
+}
+
+# Request sizes. The largest upload is consent evidence (5 MB, assessments.services); a body over
+# MAX_REQUEST_BYTES is refused with a 413 page before it is read. Uploads stay in memory up to that
+# size, so that a family's documents are never written to a temporary file. Form fields other than
+# files: DATA_UPLOAD_MAX_MEMORY_SIZE (over it, the 400 page).
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_MB", "6")) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -190,7 +232,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reporting.tasks.refresh_snapshots",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Unusual access (docs/oversight.md): yesterday's reads, once a day; safe to run again.
+    "raise-access-alerts": {
+        "task": "ehcase.oversight.tasks.raise_access_alerts",
+        "schedule": crontab(hour=5, minute=15),
+    },
+    # Retention (docs/retention.md): list the records due for destruction for review; safe to run again.
+    "scan-retention": {
+        "task": "ehcase.retention.tasks.scan_retention",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
+
+# Emergency (break-glass) access lasts this many hours; the daily access check raises an alert above
+# these numbers (docs/oversight.md).
+BREAK_GLASS_HOURS = int(os.environ.get("BREAK_GLASS_HOURS", "4"))
+ACCESS_ALERT_FAMILIES_PER_DAY = int(os.environ.get("ACCESS_ALERT_FAMILIES_PER_DAY", "20"))
+ACCESS_ALERT_BREAK_GLASS_PER_WEEK = int(os.environ.get("ACCESS_ALERT_BREAK_GLASS_PER_WEEK", "3"))
 
 # The partnership's name on the cover of the board pack.
 PARTNERSHIP_NAME = os.environ.get("PARTNERSHIP_NAME", "")
@@ -230,6 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "ehcase.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["ehcase.api.throttling.ApiRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Early Help case management API",

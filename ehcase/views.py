@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +28,7 @@ from .forms import (
 )
 from .models import FamilyMember, Person
 from .permissions import can_change_family, family_for_user, require_change_family, roles_for
+from .security import search_recall, search_remember
 from .services import FAMILY_FIELDS, PERSON_FIELDS, ConcurrentEditError, DuplicateIdentifierError
 
 CONFLICT_MESSAGE = (
@@ -50,22 +52,38 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "ehcase/home.html", {})
 
 
+SEARCH_FIELDS = ("q", "date_of_birth_day", "date_of_birth_month", "date_of_birth_year")
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def family_list(request: HttpRequest) -> HttpResponse:
+    """The families the user may see, and the search. The search form POSTs; what was typed is kept
+    in the session under a token and the results are at `?search=<token>` (ehcase.security), so that
+    no name, date of birth or postcode is ever in the address."""
     _require_case_worker(request)
-    form = FamilySearchForm(request.GET or None)
+    token = None
+    if request.method == "POST":
+        typed = {name: request.POST.get(name, "") for name in SEARCH_FIELDS}
+        form = FamilySearchForm(typed)
+        if form.is_valid():
+            if not any(value.strip() for value in typed.values()):
+                return redirect("ehcase:family-list")
+            token = search_remember(request, kind="families", data=typed)
+            return redirect(reverse("ehcase:family-list") + f"?search={token}")
+    else:
+        typed = search_recall(request, kind="families", token=request.GET.get("search"))
+        form = FamilySearchForm(typed)
+        token = request.GET.get("search") if typed is not None else None
     text, dob = "", None
-    if form.is_bound and form.is_valid():
+    valid = form.is_bound and form.is_valid()
+    if valid:
         text = form.cleaned_data["q"] or ""
         dob = form.cleaned_data["date_of_birth"]
-    families = selectors.family_search(
-        user=request.user, text=text, date_of_birth=dob if form.is_bound and form.is_valid() else None
-    )
-    if form.is_bound and not form.is_valid():
+    families = selectors.family_search(user=request.user, text=text, date_of_birth=dob if valid else None)
+    if form.is_bound and not valid:
         families = families.none()
     page = Paginator(families, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "ehcase/family_list.html",
@@ -74,9 +92,9 @@ def family_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "nav": "families",
             "searched": bool(text or dob),
-            "query_string": query.urlencode(),
+            "query_string": urlencode({"search": token}) if token else "",
             "can_create": roles_for(request.user).can_create_families,
-            "form_has_errors": form.is_bound and not form.is_valid(),
+            "form_has_errors": form.is_bound and not valid,
         },
     )
 

@@ -5,15 +5,21 @@ from django.conf import settings
 from django.urls import reverse
 
 from ehcase.models import AuditEvent
+from tests.two_factor_support import confirmed_device, current_code
 
 pytestmark = pytest.mark.django_db
 
 
 def test_sign_in_with_username_and_password(client, personas):
     response = client.post(reverse("login"), {"username": "sam.practitioner", "password": "early-help-demo"})
+    # The password is the first step: then the code from the authenticator app (docs/two-factor.md).
+    assert response.status_code == 302 and response["Location"] == reverse("two_factor:verify")
+    assert client.get(reverse("ehcase:family-list")).status_code == 302
+    assert AuditEvent.objects.filter(action="login", actor=personas.sam).exists()
+    code = current_code(confirmed_device(personas.sam))
+    response = client.post(reverse("two_factor:verify"), {"code": code})
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get(reverse("ehcase:family-list")).status_code == 200
-    assert AuditEvent.objects.filter(action="login", actor=personas.sam).exists()
 
 
 def test_wrong_password_is_a_clear_error_and_keeps_the_username(client, personas):

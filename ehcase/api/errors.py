@@ -64,6 +64,7 @@ _ERROR_DESCRIPTIONS = {
     "403": "Signed in, but not allowed to do this",
     "404": "Not found, or not visible to you (the API does not say which)",
     "409": "The record changed after you read it (stale `version`); nothing was saved",
+    "429": "Too many requests (ehcase.api.throttling): wait the seconds given in `Retry-After`",
 }
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -75,7 +76,8 @@ class EhcaseAutoSchema(AutoSchema):
     - 403 on writes (permission checks, CSRF for session users);
     - 404 when there is an id in the path or a page number in the query;
     - 400 when there is a request body or a query parameter to validate;
-    - 409 is declared by the view (extend_schema) where optimistic locking applies.
+    - 409 is declared by the view (extend_schema) where optimistic locking applies;
+    - 429 on every operation: the rate limits (ehcase.api.throttling).
 
     It also honours `Meta.required_when_partial` on serializers: fields (the record's
     `version`) that a PATCH must still send.
@@ -98,6 +100,7 @@ class EhcaseAutoSchema(AutoSchema):
             codes.append("403")
         if in_path or "page" in query:
             codes.append("404")
+        codes.append("429")
         responses = operation["responses"]
         for code in codes:
             responses.setdefault(code, self._error_response(code))
@@ -143,12 +146,13 @@ class ObtainAuthTokenSchema(OpenApiViewExtension):
     def view_replacement(self):
         class TokenSchema(EhcaseAutoSchema):
             def get_summary(self):
-                return "Exchange a username and password for an API token"
+                return "Exchange a username, password and current code for an API token"
 
             def get_description(self):
                 return (
                     "Send the token on every request as `Authorization: Token <key>`. "
-                    "A wrong username or password gives 400."
+                    "`otp` is the code the authenticator app shows now, or a recovery code "
+                    "(docs/two-factor.md). A wrong username, password or code gives 400."
                 )
 
         class DocumentedObtainAuthToken(self.target):

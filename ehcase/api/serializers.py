@@ -358,10 +358,12 @@ class MemberCreateSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_serializer(component_name="FamilySearch")
 class FamilySearchSerializer(serializers.Serializer):
-    """Query parameters of the family list (the same search as the web page)."""
+    """The body of POST /api/families/search/ (the same search as the web page). A JSON body, never
+    query parameters: names and dates of birth do not belong in URLs (docs/hardening.md)."""
 
-    q = serializers.CharField(
+    q = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=100,

@@ -34,8 +34,13 @@ from ehcase.permissions import (
 from hubs.models import Hub
 
 from . import serializers as s
-from .errors import CONFLICT_RESPONSE, Conflict, EhcaseAutoSchema
+from .errors import CONFLICT_RESPONSE, Conflict, EhcaseAutoSchema, ErrorSerializer
 
+SEARCH_PARAMETERS = {"q", "date_of_birth"}
+SEARCH_BY_POST = (
+    "Search with POST /api/families/search/ and the terms in a JSON body: names and dates of birth "
+    "are not accepted in URLs."
+)
 ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The record's id")
 
 
@@ -136,15 +141,31 @@ class FamilyViewSet(ApiViewSet):
         return families_visible_to(user=self.user)
 
     @extend_schema(
-        summary="List and search the families you may see",
-        parameters=[s.FamilySearchSerializer],
-        responses=s.FamilySerializer(many=True),
+        summary="List the families you may see",
+        description="To search, use POST /api/families/search/: search terms sent here as query "
+        "parameters (`q`, `date_of_birth`) are refused with 400, so that names and dates of birth "
+        "never appear in URLs or logs.",
+        responses={200: s.FamilySerializer(many=True), 400: ErrorSerializer},
     )
     def list(self, request: Request) -> Response:
-        """The families you may see, by name, with the same search as the web page."""
-        # A plain dict, so that `?date_of_birth=` is an invalid date rather than no date (DRF
-        # treats a blank form value as absent).
-        search = s.FamilySearchSerializer(data=request.query_params.dict())
+        """The families you may see, by name."""
+        if SEARCH_PARAMETERS & set(request.query_params):
+            raise ValidationError({"detail": SEARCH_BY_POST})
+        page = self.paginate_queryset(selectors.family_search(user=self.user))
+        return self.get_paginated_response(s.FamilySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Search the families you may see",
+        description="The same search as the web page, with the terms in a JSON body. Further pages: "
+        "send the same body to `?page=N`.",
+        request=s.FamilySearchSerializer,
+        responses=s.FamilySerializer(many=True),
+    )
+    @action(detail=False, methods=["post"], url_path="search")
+    def search(self, request: Request) -> Response:
+        """Families you may see matching every word of `q` and, when given, with a member born on
+        `date_of_birth`."""
+        search = s.FamilySearchSerializer(data=request.data)
         search.is_valid(raise_exception=True)
         families = selectors.family_search(
             user=self.user,

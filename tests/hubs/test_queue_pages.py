@@ -623,11 +623,12 @@ def test_queue_query_count_is_flat(client, personas, rows, status):
             )
     client.force_login(personas.chris)
     count, sql = _count(client, queue_url(personas, status=status))
-    # session, user, memberships, their hubs (prefetch), the hub, counts per tab (one aggregate),
+    # session, user, the session's two-factor device (django-otp), memberships, their hubs (prefetch),
+    # the hub, counts per tab (one aggregate),
     # page count, the page of requests with family, locality and agency (and, when decided, the
     # current decision as subqueries), the locality and the agency choices of the filter form,
     # unread notifications (header), session save in a savepoint (3)
-    assert count == 14, sql
+    assert count == 15, sql
 
 
 @pytest.mark.parametrize("items", [1, 30])
@@ -649,11 +650,12 @@ def test_meeting_page_query_count_is_flat(client, personas, items):
     )
     client.force_login(personas.chris)
     count, sql = _count(client, reverse("hubs:meeting-detail", args=[meeting.pk]))
-    # session, user, the meeting with its hub, memberships, hubs, agenda items with their requests,
+    # session, user, the session's two-factor device (django-otp), the meeting with its hub,
+    # memberships, hubs, agenda items with their requests,
     # families and agencies, the items' current decisions, decisions at the meeting, the undecided
     # requests that can still be added (how many, then the list), unread notifications (header),
     # session save (3)
-    assert count == 14, sql
+    assert count == 15, sql
 
 
 # --- The rows for tests/test_permission_matrix.py ----------------------------------------------------

@@ -244,10 +244,10 @@ def test_chronology_query_count_is_flat(client, personas, entries):
         )
     client.force_login(personas.sam)
     count, sql = _count(client, reverse("pathway:chronology", args=[personas.ashworth.pk]))
-    # session, user, memberships, hubs, family via access layer, audit insert, count, case-note
-    # permission (Sam holds change_family), unread notifications (header), page of entries with authors,
-    # session save in a savepoint (3)
-    assert count == 13, sql
+    # session, user, the session's two-factor device (django-otp), memberships, hubs, family via access
+    # layer, audit insert, count, case-note permission (Sam holds change_family), unread notifications
+    # (header), page of entries with authors, session save in a savepoint (3)
+    assert count == 14, sql
     assert ChronologyEntry.objects.filter(family=personas.ashworth).count() == entries
 
 
@@ -277,9 +277,10 @@ def test_my_work_query_count_is_flat(client, personas, level3, families):
         )
     client.force_login(personas.sam)
     count, sql = _count(client, reverse("pathway:my-work"))
-    # session, user, memberships, hubs, episodes (led or in the team, visible), next meetings,
-    # overdue actions, unread notifications (header), session save in a savepoint (3)
-    assert count == 11, sql
+    # session, user, the session's two-factor device (django-otp), memberships, hubs, episodes (led or
+    # in the team, visible), next meetings, overdue actions, unread notifications (header), session
+    # save in a savepoint (3)
+    assert count == 12, sql
 
 
 # --- the family plan's actions ------------------------------------------------------------------

@@ -178,7 +178,8 @@ def test_post_is_not_allowed(personas):
 def test_schema_documents_the_endpoint(personas):
     schema = api(personas.morgan).get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/indicators/"]["get"]
-    assert set(operation["responses"]) == {"200", "400", "401", "404"}
+    # 429: the API rate limit (ehcase.api.throttling), documented on every operation.
+    assert set(operation["responses"]) == {"200", "400", "401", "404", "429"}
     assert {p["name"] for p in operation["parameters"]} == {"quarter", "hub", "agency"}
     components = schema["components"]["schemas"]
     indicator = components["Indicator"]

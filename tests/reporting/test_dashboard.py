@@ -357,8 +357,9 @@ def _queries(client, url, query) -> int:
 
 @pytest.mark.parametrize("username", ["morgan.manager", "alex.schoolmanager", "chris.coordinator"])
 def test_dashboard_query_budget_is_flat(personas, client, username, django_assert_max_num_queries):
-    """11 whatever the data (once the snapshots exist; the first visit calculates them):
-    1 session, 2 user, 3 memberships and 4 their hubs (roles_for, shared with the header), 5 hubs and
+    """12 whatever the data (once the snapshots exist; the first visit calculates them):
+    1 session, 2 user, 2a the two-factor device the session was verified with (OTPMiddleware),
+    3 memberships and 4 their hubs (roles_for, shared with the header), 5 hubs and
     6 agencies for the filters, 7 the three snapshots in one query, 8 the header's unread notification
     count, 9-11 saving the session (every request pushes the idle expiry: a savepoint, the update, its
     release)."""
@@ -370,7 +371,7 @@ def test_dashboard_query_budget_is_flat(personas, client, username, django_asser
     bigger_dataset(personas, 60)
     Snapshot.objects.all().delete()
     client.get(DASHBOARD, query)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         large = client.get(DASHBOARD, query)
     assert large.status_code == 200
     assert "Bulk" not in large.content.decode(), "the dashboard shows figures, never families"
@@ -378,17 +379,18 @@ def test_dashboard_query_budget_is_flat(personas, client, username, django_asser
 
 
 def test_choosing_a_free_hub_costs_one_query(personas, client, django_assert_max_num_queries):
-    """Alex's agency is fixed; the hub they choose is checked to exist (one query more than the 11)."""
+    """Alex's agency is fixed; the hub they choose is checked to exist (one query more than the 12)."""
     client.force_login(personas.alex)
     query = {"quarter": Q.slug, "hub": personas.north.pk}
     client.get(DASHBOARD, query)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(DASHBOARD, query).status_code == 200
 
 
 @pytest.mark.parametrize("username", ["morgan.manager", "alex.schoolmanager"])
 def test_drilldown_query_budget_is_flat(personas, client, username, django_assert_max_num_queries):
-    """The same for one family as for a full page of 25: 1 session, 2 user, 3-4 memberships and their
+    """The same for one family as for a full page of 25: 1 session, 2 user, 2a the two-factor device
+    (OTPMiddleware), 3-4 memberships and their
     hubs, 5 the snapshot (is the row known?), 6 the families behind the figure (count), 7 those visible
     (count) and 8 their page, 9 the audit insert (one for the page), 10 the scope's agency name (Alex's
     fixed agency), 11 the unread count, 12-14 saving the session."""
@@ -401,7 +403,7 @@ def test_drilldown_query_budget_is_flat(personas, client, username, django_asser
     bigger_dataset(personas, 60)
     Snapshot.objects.all().delete()
     client.get(DRILLDOWN, query)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = client.get(DRILLDOWN, query)
     assert response.content.decode().count('<tr class="govuk-table__row">') == 1 + 25
     assert _queries(client, DRILLDOWN, query) == small
