@@ -41,6 +41,10 @@ def pytest_configure(config):
 
     # Hashing speed matters for the suite, not for what is tested: logins still check passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # WhiteNoise indexes every static file (GOV.UK Frontend's included) when its middleware is built,
+    # and the test client builds the middleware afresh for every Client: ~0.7 s a test. Looking files
+    # up when they are asked for serves the same files with the same headers.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)
