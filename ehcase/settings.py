@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "ehcase.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ehcase.middleware.IdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -126,11 +127,13 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# Sessions live in PostgreSQL so that a Redis outage logs nobody out. Idle timeout: every
-# request pushes the expiry forward, so SESSION_COOKIE_AGE is the idle limit.
+# Sessions live in PostgreSQL so that a Redis outage logs nobody out. Idle timeout: a signed-in
+# request pushes the expiry forward (ehcase.middleware.IdleTimeoutMiddleware saves the session when
+# it was last saved over SESSION_REFRESH_SECONDS ago), so SESSION_COOKIE_AGE is the idle limit.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -5,12 +5,16 @@ from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
 from .audit import audit_record
+from .middleware import mark_session_refreshed
 from .models import AuditAction
 
 
 @receiver(user_logged_in)
 def _audit_login(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.LOGIN, summary="Signed in")
+    if request is not None and hasattr(request, "session"):
+        # Signing in saves the session, so its idle expiry starts now (ehcase.middleware).
+        mark_session_refreshed(request.session)
 
 
 @receiver(user_logged_out)

@@ -1,5 +1,7 @@
 """Sign in and out, lockout after repeated failures, idle timeout, and audit of each."""
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -54,15 +56,34 @@ def test_sign_out(client, personas):
 
 
 def test_idle_sessions_expire(client, personas):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from ehcase.middleware import SESSION_REFRESHED_KEY
+
     client.force_login(personas.sam)
     client.get(reverse("ehcase:family-list"))
     session = client.session
-    assert 0 < session.get_expiry_age() <= settings.SESSION_COOKIE_AGE <= 60 * 60
+    row = Session.objects.get(session_key=session.session_key)
+    assert settings.SESSION_COOKIE_AGE <= 60 * 60
+    age = (row.expire_date - timezone.now()).total_seconds()
+    assert settings.SESSION_COOKIE_AGE - 60 < age <= settings.SESSION_COOKIE_AGE
+    # A request within SESSION_REFRESH_SECONDS of the last refresh writes nothing to the session.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("ehcase:family-list")).status_code == 200
+    assert not [q for q in queries if q["sql"].startswith("UPDATE \"django_session\"")]
+    # Once the last refresh is older than that, a request pushes the expiry forward again.
+    session[SESSION_REFRESHED_KEY] -= settings.SESSION_REFRESH_SECONDS + 1
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() + dt.timedelta(seconds=120)
+    )
+    assert client.get(reverse("ehcase:family-list")).status_code == 200
+    pushed = Session.objects.get(session_key=session.session_key).expire_date
+    assert (pushed - timezone.now()).total_seconds() > settings.SESSION_COOKIE_AGE - 60
     # An expired session is a signed-out one.
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     Session.objects.filter(session_key=session.session_key).update(expire_date=timezone.now())
     assert client.get(reverse("ehcase:family-list")).status_code == 302
 

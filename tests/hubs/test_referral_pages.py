@@ -468,7 +468,7 @@ def test_who_may_start_a_request(client, personas, persona, status):
 def test_my_requests_costs_the_same_for_1_and_many_requests(client, personas):
     """Queries: session, user, memberships, their hubs, drafts, the drafts' needs, count of sent requests,
     the page of sent requests, their current decisions (with agency and worker), which families the user
-    may see, and the session save (savepoint, update, release): none of them per row."""
+    may see: none of them per row."""
     client.force_login(personas.sam)
 
     def count() -> int:
