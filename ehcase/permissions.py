@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.http import Http404
@@ -213,9 +213,13 @@ def family_for_user(*, user: User, family_id: int | str) -> Family:
         # (the family pages show a banner); in the same query, over the partial index bg_user_live.
         live = _live_emergency_access(user).values("pk")[:1]
         families = families.annotate(emergency_access_id=Subquery(live))
+    # Whether the user holds change_family on it, in the same query: can_change_family reads it.
+    grants = _change_grants(user).filter(content_object=OuterRef("pk"))
+    families = families.annotate(change_granted=Exists(grants))
     family = families.first()
     if family is None:
         raise Http404
+    family.change_granted_to = user.pk
     return family
 
 
@@ -236,9 +240,13 @@ def can_change_family(*, user: User, family: Family) -> bool:
     roles = roles_for(user)
     if family.hub_id in roles.coordinated_hub_ids:
         return True
-    return FamilyUserObjectPermission.objects.filter(
-        user=user, content_object=family, permission__codename=CHANGE
-    ).exists()
+    if getattr(family, "change_granted_to", None) == user.pk:
+        return family.change_granted  # annotated by family_for_user for this user
+    return _change_grants(user).filter(content_object=family).exists()
+
+
+def _change_grants(user: User) -> QuerySet[FamilyUserObjectPermission]:
+    return FamilyUserObjectPermission.objects.filter(user=user, permission__codename=CHANGE)
 
 
 def require_change_family(*, user: User, family: Family) -> None:

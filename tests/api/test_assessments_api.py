@@ -1009,14 +1009,13 @@ def test_plan_query_budget_is_flat(personas, api, django_assert_num_queries):
         client = api(User.objects.get(pk=personas.sam.pk))
         # 1. the episode's family id (episode_for_user)
         # 2. memberships, 3. their hubs (roles_for)
-        # 4. the family, if visible (family_for_user)
+        # 4. the family, if visible, and whether Sam may change it (family_for_user)
         # 5. the episode with level, lead professional and assessor
         # 6. INSERT the audit event
         # 7. the outcomes with who said them and their area
         # 8. their actions with each owner (user, agency, person), prefetched
         # 9. the actions tied to no outcome, with their owners
-        # 10. whether Sam may change the family (can_manage_episode)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             response = client.get(f"/api/episodes/{episode.pk}/plan/")
         body = response.json()
         assert sum(len(o["actions"]) for o in body["outcomes"]) + len(body["unlinked_actions"]) == count

@@ -348,12 +348,11 @@ def test_episode_detail_query_budget(personas, api, active, django_assert_num_qu
     client = api(personas.sam)
     # 1. the episode's family id (episode_for_user)
     # 2. memberships, 3. their hubs (roles_for)
-    # 4. the family, if visible, with hub and area (family_for_user)
+    # 4. the family, if visible, with hub and area and whether Sam may change it (family_for_user)
     # 5. the episode with level, lead professional and assessor
     # 6. INSERT the audit event
     # 7-11. transitions, level changes, lead professionals, team, needs (each with their people)
-    # 12. whether Sam may change the family (can_change_family)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = client.get(f"/api/episodes/{active.pk}/")
     assert len(response.json()["needs"]) == 5
 
