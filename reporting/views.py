@@ -9,15 +9,18 @@ whatever the data. The drill-down lists the families behind a figure that the us
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -31,7 +34,8 @@ from hubs.models import Hub
 
 from . import services
 from .charts import breakdown_chart_svg
-from .indicators import INDICATORS, Scope, families_behind
+from .indicators import INDICATORS, SECTIONS, Scope, families_behind
+from .models import Snapshot
 from .permissions import (
     agency_choices,
     hub_choices,
@@ -102,6 +106,63 @@ def _breakdown(comparison: services.Comparison, quarter: Quarter) -> Breakdown:
     )
 
 
+SECTIONS_CACHE_SECONDS = 60 * 60
+
+
+def _sections_html(quarter: Quarter, scope: Scope, query: str) -> tuple[dt.datetime, SafeString]:
+    """The dashboard's sections (every table and chart) as HTML, and when their figures were calculated.
+
+    They depend only on the three quarters' snapshots and the scope, not on who is looking (the same
+    figures, links and charts for everyone allowed to see the scope), and they are the costly part of
+    the page: hundreds of rows of comparisons, charts and table cells. So they are rendered once per set
+    of snapshots and kept in the web process's cache under the snapshots' calculation times: a
+    recalculation changes the key, so the page never shows figures older than the snapshots. One query
+    (the three calculation times) when they are cached."""
+    quarters = [quarter, quarter.previous(), quarter.year_before()]
+    stamps = dict(
+        Snapshot.objects.filter(
+            quarter__in=[q.slug for q in quarters], hub_id=scope.hub_id or 0, agency_id=scope.agency_id or 0
+        ).values_list("quarter", "computed_at")
+    )
+    key = None
+    if len(stamps) == len(quarters):
+        stamp = ",".join(stamps[q.slug].isoformat() for q in quarters)
+        key = f"dashboard-sections:{quarter.slug}:{scope.hub_id or 0}:{scope.agency_id or 0}:{stamp}"
+        cached = cache.get(key)
+        if cached is not None:
+            return stamps[quarter.slug], SafeString(cached)
+    current, sections = services.comparisons_with_figures(quarter, scope)
+    drill = reverse("reporting:drilldown")
+    for _section, items in sections:
+        for comparison in items:
+            # The same query string as scope_query(quarter, scope, indicator=..., row=...), built once per
+            # indicator: a breakdown by agency has hundreds of rows.
+            base = f"{drill}?{query}&indicator={quote_plus(comparison.key)}"
+            comparison.drilldown_url = base if comparison.drillable else ""  # type: ignore[attr-defined]
+            for row in comparison.rows:
+                row.drilldown_url = (  # type: ignore[attr-defined]
+                    f"{base}&row={quote_plus(str(row.key))}" if row.drillable else ""
+                )
+    html = render_to_string(
+        "reporting/_dash_sections.html",
+        {
+            "quarter": quarter,
+            "sections": [
+                {
+                    "section": section,
+                    "comparisons": items,
+                    "breakdowns": [_breakdown(c, quarter) for c in items if c.rows],
+                    "csv_url": f"{reverse('reporting:csv', kwargs={'table': section.key})}?{query}",
+                }
+                for section, items in sections
+            ],
+        },
+    )
+    if key is not None:
+        cache.set(key, str(html), SECTIONS_CACHE_SECONDS)
+    return current.computed_at, SafeString(html)
+
+
 def _scope_names(scope: Scope, hubs: list[Hub], agencies: list[Agency]) -> tuple[str, str]:
     hub = next((h.name for h in hubs if h.pk == scope.hub_id), "") if scope.hub_id else "All hubs"
     agency = (
@@ -163,31 +224,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["form_has_errors"] = True
         return render(request, "reporting/dashboard.html", context)
     quarter: Quarter = form.cleaned_data["quarter"]
-    current, sections = services.comparisons_with_figures(quarter, scope)
     query = scope_query(quarter, scope)
-    drill = reverse("reporting:drilldown")
-    for _section, items in sections:
-        for comparison in items:
-            # The same query string as scope_query(quarter, scope, indicator=..., row=...), built once per
-            # indicator: a breakdown by agency has hundreds of rows.
-            base = f"{drill}?{query}&indicator={quote_plus(comparison.key)}"
-            comparison.drilldown_url = base if comparison.drillable else ""  # type: ignore[attr-defined]
-            for row in comparison.rows:
-                row.drilldown_url = (  # type: ignore[attr-defined]
-                    f"{base}&row={quote_plus(str(row.key))}" if row.drillable else ""
-                )
+    computed_at, sections_html = _sections_html(quarter, scope, query)
     context.update(
         quarter=quarter,
-        figures=current,
-        sections=[
-            {
-                "section": section,
-                "comparisons": items,
-                "breakdowns": [_breakdown(c, quarter) for c in items if c.rows],
-                "csv_url": f"{reverse('reporting:csv', kwargs={'table': section.key})}?{query}",
-            }
-            for section, items in sections
-        ],
+        computed_at=computed_at,
+        contents=SECTIONS,
+        sections_html=sections_html,
         query=query,
         csv_all_url=f"{reverse('reporting:csv', kwargs={'table': 'all'})}?{query}",
         board_pack_url=f"{reverse('reporting:board-pack')}?{query}",
