@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ehcase.govuk_forms import GovukDateField, GovukFormMixin
@@ -52,10 +52,10 @@ class QueueFilterForm(GovukFormMixin, forms.Form):
     def __init__(self, *args, hub: Hub, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = HubArea.objects.filter(hub=hub).order_by("name")
-        # Agencies that have sent this hub a request: a semi-join on the hub's requests.
-        self.fields["agency"].queryset = Agency.objects.filter(
-            pk__in=RequestForSupport.objects.filter(hub=hub).values("referrer_agency")
-        ).order_by("name")
+        # Agencies that have sent this hub a request: one probe of the index request_agency_hub per
+        # agency, however many requests the hub has had (a semi-join on the hub's requests reads them all).
+        sent = RequestForSupport.objects.filter(referrer_agency=OuterRef("pk"), hub=hub)
+        self.fields["agency"].queryset = Agency.objects.filter(Exists(sent)).order_by("name")
         self.fields["area"].error_messages["invalid_choice"] = "Select a locality from the list"
         self.fields["agency"].error_messages["invalid_choice"] = "Select an agency from the list"
         self.fields["urgency"].error_messages["invalid_choice"] = "Select an urgency from the list"

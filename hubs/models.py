@@ -109,6 +109,8 @@ class RequestForSupport(models.Model):
         ordering = ["-received_on", "-id"]
         indexes = [
             models.Index(fields=["hub", "status", "received_on"], name="request_hub_queue"),
+            # The queue's agency filter: which agencies have sent this hub a request (one probe each).
+            models.Index(fields=["referrer_agency", "hub"], name="request_agency_hub"),
             models.Index(fields=["referrer", "-created_at"], name="request_by_referrer"),
             models.Index(fields=["family", "-received_on"], name="request_by_family"),
         ]
