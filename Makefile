@@ -2,6 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install run test lint bench
 
@@ -15,6 +16,11 @@ run: install
 
 test: install
 	$(PY) scripts/devservices.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The benchmark (docs/benchmarks.md): builds or reuses the small and large tiers in their own databases,
+# measures, runs the HTTP load, prints the table and writes bench/results/. BENCH_ARGS="--skip-load" etc.
+bench: install
+	$(PY) scripts/devservices.py -- $(PY) -m bench $(BENCH_ARGS)
 
 lint: install
 	.venv/bin/ruff check .
