@@ -144,9 +144,12 @@ def my_work(*, user: User, within_days: int = 14) -> MyWork:
     two weeks or overdue, their next meetings. Only families they can still see are listed."""
     today = timezone.localdate()
     visible = families_visible_to(user=user).values("id")
+    # The episodes they lead UNION those whose team they are in, as one indexed id list: an OR of the two
+    # makes PostgreSQL expect thousands of rows and scan every episode and family.
+    led_ids = Episode.objects.filter(lead_professional=user).values("id")
     team_episode_ids = TafMember.objects.filter(user=user, left_on__isnull=True).values("episode_id")
     episodes = list(
-        Episode.objects.filter(Q(lead_professional=user) | Q(id__in=team_episode_ids), family_id__in=visible)
+        Episode.objects.filter(id__in=led_ids.union(team_episode_ids, all=True), family_id__in=visible)
         .exclude(status=EpisodeStatus.CLOSED)
         .select_related("family", "level", "lead_professional")
         .order_by("next_review_due", "family__name")
