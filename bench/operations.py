@@ -413,14 +413,16 @@ class Dashboard(Operation):
 class ReminderScan(Operation):
     name = "reminder_scan"
     notes = (
-        "ehcase.notifications.scans.scan_all() in-process (what the Celery beat task runs): every kind's "
-        "INSERT ... SELECT claim, each call in a transaction rolled back afterwards, so every call claims "
-        "all that is due (the worst case: a first run, or the run after an outage) and the tier's "
-        "reminders are left as they were; the floor is the scans' SELECTs"
+        "ehcase.notifications.scans.scan_all() in-process, as the Celery beat task runs it every few "
+        "minutes: prepare() runs it once for real (the previous run, which claimed what was due), then each "
+        "call claims what has become due since, in a transaction rolled back afterwards; the floor is the "
+        "scans' SELECTs"
     )
 
     def prepare(self) -> None:
-        pass
+        from ehcase.notifications.scans import scan_all
+
+        scan_all()
 
     def call(self):
         from django.db import transaction

@@ -11,9 +11,10 @@ on the server of ``base_url`` holds the large tier of DESIGN.md §9 and returns 
 4. VACUUM ANALYZEs, counts the main tables and records the tier in ``bench_tier`` (a table of bench's own,
    not a Django model).
 
-When ``bench_tier`` says the tier is complete for this TIER_VERSION and family count, it returns
-at once without writing anything. Bump TIER_VERSION when what a tier holds changes (the generator,
-the audit rows), so that existing tier databases are brought up to date on their next use.
+When ``bench_tier`` says the tier is complete for this TIER_VERSION and family count, it only
+applies any new migrations (a new index since the build) and writes no data. Bump TIER_VERSION when
+what a tier holds changes (the generator, the audit rows), so that existing tier databases are
+brought up to date on their next use.
 
     python -m bench.tiers small      # build or reuse, then print the counts
 
@@ -209,8 +210,8 @@ def write_marker(url: str, tier: str, counts: dict[str, int]) -> None:
 
 
 def ensure_tier(tier: str, *, base_url: str, redis_url: str, log: Log = print) -> str:
-    """Build the tier's database or bring it up to date, and return its URL. Returns at once,
-    writing nothing, when bench_tier records it complete for this TIER_VERSION."""
+    """Build the tier's database or bring it up to date, and return its URL. When bench_tier records
+    it complete for this TIER_VERSION, only migrates (schema changes since the build) and writes no data."""
     from bench import audit_rows
 
     url = tier_database_url(base_url, tier)
@@ -218,6 +219,8 @@ def ensure_tier(tier: str, *, base_url: str, redis_url: str, log: Log = print) -
     if create_database(url):
         log(f"Tier {tier}: created database {name}")
     elif marker_is_current(read_marker(url, tier), tier):
+        # The data is there; the schema still follows the code (a new index or column since the build).
+        _manage(["migrate", "--noinput", "-v", "0"], url=url, redis_url=redis_url, log=log)
         log(f"Tier {tier}: {name} is ready (version {TIER_VERSION})")
         return url
     families = TIERS[tier]
