@@ -103,15 +103,18 @@ def _batch_context(batch: list[Reminder], clock: scans.Clock) -> BatchContext:
     return context
 
 
-def reminders_deliver(*, batch_size: int | None = None, limit: int | None = None) -> DeliveryResult:
+def reminders_deliver(
+    *, batch_size: int | None = None, limit: int | None = None, now: dt.datetime | None = None
+) -> DeliveryResult:
     """Send every pending reminder whose time has come (or up to `limit` of them). For the
-    deliver_reminders task and the send_due_reminders command: no user calls this."""
+    deliver_reminders task and the send_due_reminders command: no user calls this. `now` (the real
+    clock when not given) is the moment delivery runs at, as for scans.scan_all."""
     batch_size = batch_size or _setting("REMINDER_BATCH_SIZE", 50)
     result = DeliveryResult()
     last_id = 0
     done = 0
     while limit is None or done < limit:
-        clock = scans.Clock.at()
+        clock = scans.Clock.at(now)
         with transaction.atomic():
             batch = list(
                 Reminder.objects.select_for_update(skip_locked=True, of=("self",))

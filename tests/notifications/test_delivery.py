@@ -82,7 +82,8 @@ def test_the_daily_email_groups_a_users_notifications_once_a_day(personas, world
     # Before the hour of the daily email nothing is claimed for it.
     assert scans.scan_all(now=at(6), kinds=["daily_email"]) == {"daily_email": 0}
     assert scans.scan_all(now=at(8), kinds=["daily_email"]) == {"daily_email": 2}
-    reminders_deliver()
+    # Delivered at 08:00 too: delivery checks again that each reminder is still due, by its own clock.
+    reminders_deliver(now=at(8))
     daily = mailoutbox[before:]
     assert sorted(m.to[0] for m in daily) == sorted([personas.hana.email, personas.sam.email])
     hana = emails_to(daily, personas.hana)[0]
@@ -97,7 +98,7 @@ def test_the_daily_email_groups_a_users_notifications_once_a_day(personas, world
     ) == {EmailState.IN_DIGEST}
     # Once a day: another scan and delivery the same day sends nothing more.
     assert scans.scan_all(now=at(9), kinds=["daily_email"]) == {"daily_email": 0}
-    reminders_deliver()
+    reminders_deliver(now=at(9))
     assert len(mailoutbox) == before + 2
 
 
@@ -107,7 +108,7 @@ def test_a_user_who_turns_email_off_before_the_morning_gets_no_daily_email(perso
     reminders_deliver()
     preference_set(user=personas.hana, email_frequency="off")
     scans.scan_all(now=at(8), kinds=["daily_email"])
-    reminders_deliver()
+    reminders_deliver(now=at(8))
     assert emails_to(mailoutbox, personas.hana) == []
 
 
