@@ -295,11 +295,13 @@ USER_AGENTS = (
     "Version/17.6 Mobile/15E148 Safari/604.1",
 )
 
-# Each user works from an address of their own in a private range and one of three browsers.
+# Each user works from an address of their own in a private range and one of three browsers. The
+# generator dates some of today's records (meetings, notes) later today: their events are dated no
+# later than the moment they are written, as an audit trail's are.
 INSERT_SQL = f"""
 INSERT INTO ehcase_auditevent (occurred_at, actor_id, actor_username, action, object_type, object_id,
                                family_id, summary, changes, ip_address, user_agent, path)
-SELECT e.occurred_at, e.actor_id, coalesce(u.username, ''), e.action, e.object_type, e.object_id,
+SELECT least(e.occurred_at, now()), e.actor_id, coalesce(u.username, ''), e.action, e.object_type, e.object_id,
        e.family_id, left(e.summary, 255), e.changes,
        CASE WHEN e.actor_id IS NOT NULL THEN inet '10.64.0.0' + (e.actor_id %% 262144) END,
        CASE WHEN e.actor_id IS NOT NULL THEN (%(agents)s::text[])[1 + (e.actor_id %% 3)::int] ELSE '' END,
