@@ -301,8 +301,8 @@ USER_AGENTS = (
 INSERT_SQL = f"""
 INSERT INTO ehcase_auditevent (occurred_at, actor_id, actor_username, action, object_type, object_id,
                                family_id, summary, changes, ip_address, user_agent, path)
-SELECT least(e.occurred_at, now()), e.actor_id, coalesce(u.username, ''), e.action, e.object_type, e.object_id,
-       e.family_id, left(e.summary, 255), e.changes,
+SELECT least(e.occurred_at, now()), e.actor_id, coalesce(u.username, ''), e.action, e.object_type,
+       e.object_id, e.family_id, left(e.summary, 255), e.changes,
        CASE WHEN e.actor_id IS NOT NULL THEN inet '10.64.0.0' + (e.actor_id %% 262144) END,
        CASE WHEN e.actor_id IS NOT NULL THEN (%(agents)s::text[])[1 + (e.actor_id %% 3)::int] ELSE '' END,
        e.path
