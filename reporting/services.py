@@ -114,6 +114,16 @@ def figures_for_quarters(quarters: list[Quarter], scope: Scope) -> list[Figures]
     return result
 
 
+def calculated_at(quarters: list[Quarter], scope: Scope) -> dict[str, dt.datetime]:
+    """When each stored snapshot of these quarters and this scope was calculated, by quarter slug (the
+    missing ones are absent): one query, without the figures themselves."""
+    return dict(
+        Snapshot.objects.filter(
+            quarter__in=[q.slug for q in quarters], hub_id=scope.hub_id or 0, agency_id=scope.agency_id or 0
+        ).values_list("quarter", "computed_at")
+    )
+
+
 # --- Comparisons -------------------------------------------------------------------------------
 
 

@@ -35,7 +35,6 @@ from hubs.models import Hub
 from . import services
 from .charts import breakdown_chart_svg
 from .indicators import INDICATORS, SECTIONS, Scope, families_behind
-from .models import Snapshot
 from .permissions import (
     agency_choices,
     hub_choices,
@@ -119,11 +118,7 @@ def _sections_html(quarter: Quarter, scope: Scope, query: str) -> tuple[dt.datet
     recalculation changes the key, so the page never shows figures older than the snapshots. One query
     (the three calculation times) when they are cached."""
     quarters = [quarter, quarter.previous(), quarter.year_before()]
-    stamps = dict(
-        Snapshot.objects.filter(
-            quarter__in=[q.slug for q in quarters], hub_id=scope.hub_id or 0, agency_id=scope.agency_id or 0
-        ).values_list("quarter", "computed_at")
-    )
+    stamps = services.calculated_at(quarters, scope)
     key = None
     if len(stamps) == len(quarters):
         stamp = ",".join(stamps[q.slug].isoformat() for q in quarters)
