@@ -154,6 +154,8 @@ class ScanRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     claimed = models.JSONField(default=dict)
+    # Per kind: "full", or the number of changed objects re-checked (0: nothing had changed).
+    scanned = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-id"]
@@ -164,3 +166,19 @@ class ScanRun(models.Model):
     @property
     def total(self) -> int:
         return sum(self.claimed.values())
+
+
+class ScanMark(models.Model):
+    """How far each kind's scan has looked (docs/reminders.md, "Scanning what is new"): the last run that
+    scanned the kind, the local day and the time limits it scanned for, and when it started. A run on
+    the same day with the same limits only re-checks the rows changed since then; any other run scans
+    the kind in full. Written after the run's claims have committed, so a run that fails part-way leaves
+    the previous mark and the next run looks again."""
+
+    kind = models.CharField(max_length=32, choices=ReminderKind.choices, unique=True)
+    scanned_for = models.DateField()
+    limits = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} scanned for {self.scanned_for}"

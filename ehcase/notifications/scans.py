@@ -9,6 +9,13 @@ episodes or actions passes through Python.
 The same SELECT, narrowed to a batch's objects (`only`), tells delivery whether a claimed reminder is
 still due (a review recorded meanwhile, a lead professional named, a meeting moved).
 
+Scanning what is new: what a kind finds due depends on the day (its windows are whole dates) and on
+the rows it reads. So the first run of a day scans every kind in full, and later runs that day narrow
+the kinds with a `changes` list to the objects whose rows changed since the previous run (the
+`changed_at` stamps of notifications/0003, less an overlap for transactions still open then). Their
+cost follows what people changed in the last few minutes, not everything that is due. ScanMark keeps,
+per kind, the day and limits it was last scanned for and when.
+
 Only table names from model metadata are interpolated into the SQL; every value is a bound parameter.
 """
 
@@ -27,7 +34,7 @@ from ehcase.models import Membership, Role, User
 from hubs.models import Hub, RequestForSupport
 from pathway.models import Episode, TafMeeting, TafMember
 
-from .models import Notification, Reminder, ReminderKind, ScanRun
+from .models import Notification, Reminder, ReminderKind, ScanMark, ScanRun
 
 K = ReminderKind
 
@@ -86,12 +93,24 @@ class Clock:
     def local_hour(self) -> int:
         return timezone.localtime(self.now).hour
 
+    @property
+    def limits(self) -> str:
+        """The settings the windows are made of: a scan mark is only built on when they are the same."""
+        return (
+            f"tz={settings.TIME_ZONE} review={self.review_due_days} draft={self.eha_draft_days} "
+            f"lead={self.no_lead_days} sustain={self.sustainment_months} reref={self.rereferral_months} "
+            f"catchup={self.catch_up_days}"
+        )
+
 
 def _t(model) -> str:
     return model._meta.db_table
 
 
 EPISODES = _t(Episode)
+ASSESSMENTS = _t(Assessment)
+ACTIONS = _t(PlanAction)
+REQUESTS = _t(RequestForSupport)
 CLOSED = "closed"
 
 
@@ -283,18 +302,25 @@ class Scan:
     build: Builder
     # Whether a reminder of this kind is about one family (and so needs the family access check).
     about_a_family: bool = True
+    # Where, within one day, a change can make a reminder of this kind newly due: (table, the column
+    # holding the scan's object id) for each table the kind's rows come from. Empty: the kind is scanned
+    # in full every run (its candidates are few: tomorrow's meetings, managers, waiting notifications).
+    # Not listed, so first seen by the next day's full scan: a new coordinator for a hub, a hub's new
+    # triage target, a worker joining a team the day before its meeting.
+    changes: tuple[tuple[str, str], ...] = ()
 
 
+_EPISODE = ((EPISODES, "id"),)
 CATALOGUE: tuple[Scan, ...] = (
-    Scan(K.REVIEW_DUE, _review_due),
-    Scan(K.REVIEW_OVERDUE, _review_overdue),
+    Scan(K.REVIEW_DUE, _review_due, changes=_EPISODE),
+    Scan(K.REVIEW_OVERDUE, _review_overdue, changes=_EPISODE),
     Scan(K.MEETING_TOMORROW, _meeting_tomorrow),
-    Scan(K.EHA_DRAFT_STALE, _eha_draft_stale),
-    Scan(K.NO_LEAD, _no_lead),
-    Scan(K.TRIAGE_OVERDUE, _triage_overdue),
-    Scan(K.ACTION_OVERDUE, _action_overdue),
-    Scan(K.SUSTAINMENT_CHECK, _sustainment_check),
-    Scan(K.REREFERRAL_WINDOW_END, _rereferral_window_end),
+    Scan(K.EHA_DRAFT_STALE, _eha_draft_stale, changes=((ASSESSMENTS, "id"),)),
+    Scan(K.NO_LEAD, _no_lead, changes=((EPISODES, "id"), (ASSESSMENTS, "episode_id"))),
+    Scan(K.TRIAGE_OVERDUE, _triage_overdue, changes=((REQUESTS, "id"),)),
+    Scan(K.ACTION_OVERDUE, _action_overdue, changes=((ACTIONS, "id"),)),
+    Scan(K.SUSTAINMENT_CHECK, _sustainment_check, changes=_EPISODE),
+    Scan(K.REREFERRAL_WINDOW_END, _rereferral_window_end, changes=_EPISODE),
     Scan(K.WEEKLY_DIGEST, _weekly_digest, about_a_family=False),
     Scan(K.DAILY_EMAIL, _daily_email, about_a_family=False),
 )
@@ -306,17 +332,20 @@ _COLUMNS = "kind, recipient_id, object_id, family_id, due_on"
 _KEY = "kind, recipient_id, object_id, due_on"
 
 
-def claim_due(*, scan: Scan, clock: Clock) -> int:
-    """Claim every reminder of this kind that is due and not yet claimed; the number newly claimed."""
-    select, params = scan.build(clock, None)
+def claim_due(*, scan: Scan, clock: Clock, only: Sequence[int] | None = None) -> int:
+    """Claim every reminder of this kind that is due and not yet claimed (among `only`'s objects, when
+    given); the number newly claimed."""
+    select, params = scan.build(clock, only)
     table = _t(Reminder)
+    # First attempt from the scan's own moment (the database's clock when the scan runs now), so a scan
+    # and a delivery run at a given moment agree whatever the time of day they are run at.
     sql = (
-        f"INSERT INTO {table} ({_COLUMNS}) "  # noqa: S608
-        f"SELECT %s, s.recipient_id, s.object_id, s.family_id, s.due_on FROM ({select}) s "
+        f"INSERT INTO {table} ({_COLUMNS}, next_attempt_at) "  # noqa: S608
+        f"SELECT %s, s.recipient_id, s.object_id, s.family_id, s.due_on, %s FROM ({select}) s "
         f"ON CONFLICT ({_KEY}) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [scan.kind, *params])
+        cursor.execute(sql, [scan.kind, clock.now, *params])
         return cursor.rowcount
 
 
@@ -356,16 +385,94 @@ def still_due(*, kind: str, reminders: Iterable[Reminder], clock: Clock) -> set[
         return {f"{kind}:{u}:{o}:{d.isoformat()}" for u, o, d in cursor.fetchall()}
 
 
+def _overlap() -> dt.timedelta:
+    # A transaction still open when the previous run read the tables commits rows stamped before that
+    # run started: looking back this far past the mark finds them (web requests last seconds).
+    return dt.timedelta(minutes=_setting("REMINDER_SCAN_OVERLAP_MINUTES", 30))
+
+
+def _full_scan_limit() -> int:
+    # More changed objects than this (a bulk import, a data fix) and a full scan is the cheaper read.
+    return _setting("REMINDER_SCAN_CHANGES_LIMIT", 5000)
+
+
+def changes_since(*, scan: Scan, mark: ScanMark | None, clock: Clock) -> dt.datetime | None:
+    """When this kind needs only re-checking from, or None when it must be scanned in full: no mark, a
+    mark for another day or other limits, or a kind that is always scanned in full."""
+    if not scan.changes or mark is None:
+        return None
+    if mark.scanned_for != clock.today or mark.limits != clock.limits:
+        return None
+    return mark.started_at - _overlap()
+
+
+def changed_objects(*, scan: Scan, since: dt.datetime, cache: dict | None = None) -> list[int] | None:
+    """The ids of the scan's objects whose rows changed since `since` (one indexed range read of each
+    table, shared through `cache` by the kinds reading the same table); None when there are so many that
+    a full scan is cheaper."""
+    cache = {} if cache is None else cache
+    limit = _full_scan_limit()
+    found: set[int] = set()
+    for table, column in scan.changes:
+        key = (table, column, since)
+        if key not in cache:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT {column} FROM {table} WHERE changed_at >= %s LIMIT %s",  # noqa: S608
+                    [since, limit + 1],
+                )
+                cache[key] = [row[0] for row in cursor.fetchall()]
+        ids = cache[key]
+        if len(ids) > limit:
+            return None
+        found.update(ids)
+    return sorted(found) if len(found) <= limit else None
+
+
+def _record_marks(kinds: Sequence[str], *, clock: Clock, started: dt.datetime) -> None:
+    """The marks of the kinds this run scanned, after their claims committed. A mark never moves back to
+    an earlier start (two runs at once: the later one's mark stands)."""
+    if not kinds:
+        return
+    table = _t(ScanMark)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(kinds))
+    params: list = []
+    for kind in kinds:
+        params += [kind, clock.today, clock.limits, started]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, scanned_for, limits, started_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (kind) DO UPDATE SET scanned_for = EXCLUDED.scanned_for, limits = EXCLUDED.limits, "
+            f"started_at = EXCLUDED.started_at WHERE {table}.started_at <= EXCLUDED.started_at",
+            params,
+        )
+
+
 def scan_all(*, now: dt.datetime | None = None, kinds: Iterable[str] | None = None) -> dict[str, int]:
-    """Run the catalogue (or some kinds of it) once: each kind claims in its own transaction, and the run
-    is recorded for /healthz. Returns the number newly claimed per kind."""
+    """Run the catalogue (or some kinds of it) once: each kind claims in its own transaction, in full or
+    among the objects changed since its mark (module docstring), and the run is recorded for /healthz.
+    Returns the number newly claimed per kind."""
     clock = Clock.at(now)
     started = timezone.now()
+    marks = {mark.kind: mark for mark in ScanMark.objects.all()}
+    cache: dict = {}
     claimed: dict[str, int] = {}
+    scanned: dict[str, str | int] = {}
     for scan in CATALOGUE:
         if kinds is not None and scan.kind not in kinds:
             continue
-        with transaction.atomic():
-            claimed[scan.kind] = claim_due(scan=scan, clock=clock)
-    ScanRun.objects.create(started_at=started, finished_at=timezone.now(), claimed=claimed)
+        since = changes_since(scan=scan, mark=marks.get(scan.kind), clock=clock)
+        only = None if since is None else changed_objects(scan=scan, since=since, cache=cache)
+        if only is None:
+            scanned[scan.kind] = "full"
+            with transaction.atomic():
+                claimed[scan.kind] = claim_due(scan=scan, clock=clock)
+        else:
+            scanned[scan.kind] = len(only)
+            claimed[scan.kind] = 0
+            if only:
+                with transaction.atomic():
+                    claimed[scan.kind] = claim_due(scan=scan, clock=clock, only=only)
+    _record_marks(list(scanned), clock=clock, started=started)
+    ScanRun.objects.create(started_at=started, finished_at=timezone.now(), claimed=claimed, scanned=scanned)
     return claimed
