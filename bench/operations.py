@@ -459,10 +459,20 @@ class ReminderScan(Operation):
             raise AssertionError(f"the scan returned {result!r}")
 
     def main_sql(self) -> Sql:
-        from ehcase.notifications.scans import CATALOGUE, Clock
+        """The SELECTs a later run makes: each kind's, narrowed as scan_all narrows it (the changed ids,
+        or in full)."""
+        from ehcase.notifications.models import ScanMark
+        from ehcase.notifications.scans import CATALOGUE, Clock, changed_objects, changes_since
 
         clock = Clock.at()
-        return [scan.build(clock, None) for scan in CATALOGUE]
+        marks = {mark.kind: mark for mark in ScanMark.objects.all()}
+        statements = []
+        for scan in CATALOGUE:
+            since = changes_since(scan=scan, mark=marks.get(scan.kind), clock=clock)
+            only = None if since is None else changed_objects(scan=scan, since=since)
+            if only != []:
+                statements.append(scan.build(clock, only))
+        return statements
 
 
 class AssessmentPdf(Operation):
