@@ -63,9 +63,9 @@ def _job_state(job: AssessmentPdfJob) -> str:
 @login_required
 @require_GET
 def pdf_job(request: HttpRequest, job_id: int) -> HttpResponse:
-    """ "Preparing your PDF": the job's state, for the user who asked for it. While the PDF is being
-    prepared the page asks again every two seconds (htmx, which swaps in the status part alone); without
-    JavaScript it has a "Check again" link. When ready it links to the download; when failed it says so
+    """The job's page, for the user who asked for it: "Preparing your PDF" while it is being prepared,
+    asking again every two seconds (htmx, which swaps in the status part alone), with a "check again"
+    link for browsers without JavaScript. When ready it links to the download; when failed it says so
     and offers to try again."""
     job = pdf_job_for_user(user=request.user, job_id=job_id)
     family = job.assessment.episode.family
