@@ -291,3 +291,46 @@ class PlanOutcome(models.Model):
 
     def __str__(self) -> str:
         return self.wording
+
+
+# --- The assessment PDF, rendered off the request path -----------------------------------------------
+
+
+class PdfJobStatus(models.TextChoices):
+    QUEUED = "queued", "Being prepared"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Could not be prepared"
+
+
+class AssessmentPdfJob(models.Model):
+    """One request for the assessment PDF: who asked, for which assessment (and kept version, or none
+    for the assessment as it stands), and, once a Celery worker has rendered it, the file itself.
+
+    The file is personal data at rest: it is kept until `expires_at` (settings.PDF_JOB_EXPIRY_MINUTES
+    after rendering) and then deleted by a periodic task; it goes with the assessment (and so with the
+    family) when that is deleted. docs/pdfs.md describes the flow and when a job is reused."""
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="pdf_jobs")
+    version = models.ForeignKey(
+        AssessmentVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=PdfJobStatus.choices, default=PdfJobStatus.QUEUED)
+    requested_at = models.DateTimeField()
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of the document's HTML without its printed-at time: a ready job is reused only while the
+    # assessment and plan would still print the same.
+    content_hash = models.CharField(max_length=64, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["requested_by", "assessment", "-requested_at"], name="pdf_job_reuse"),
+            models.Index(fields=["expires_at"], name="pdf_job_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF job {self.pk} for assessment {self.assessment_id}"

@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 # never contacted: `.invalid` cannot resolve (RFC 2606), and the fetcher maps its static path to disk.
 PDF_BASE_URL = "https://pdf.ehcase.invalid/"
 
+ASSESSMENT_PDF_TEMPLATE = "assessments/pdf/assessment.html"
+
 
 # WeasyPrint (and Pango under it) is not designed to be thread-safe, and gunicorn runs several threads per
 # worker: renders in one process take turns. Layout is Python holding the GIL, so little is lost; separate

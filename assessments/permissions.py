@@ -20,7 +20,7 @@ from ehcase.permissions import roles_for
 from pathway.models import Episode
 from pathway.permissions import can_manage_episode, episode_for_user
 
-from .models import Assessment, ConsentRecord, PlanAction, PlanOutcome
+from .models import Assessment, AssessmentPdfJob, ConsentRecord, PlanAction, PlanOutcome
 
 
 def action_for_user(*, user: User, action_id: int | str) -> PlanAction:
@@ -65,6 +65,25 @@ def assessment_for_user(*, user: User, assessment_id: int | str) -> Assessment:
     )
     assessment.episode = episode
     return assessment
+
+
+def pdf_job_for_user(*, user: User, job_id: int | str) -> AssessmentPdfJob:
+    """An assessment PDF job, only for the user who asked for it, while they may still see the family
+    and until it expires; 404 otherwise (the same answer whatever the reason). The file itself is not
+    loaded."""
+    from django.utils import timezone
+
+    job_id = _int_or_404(job_id)
+    job = (
+        AssessmentPdfJob.objects.filter(pk=job_id, requested_by_id=user.pk, expires_at__gt=timezone.now())
+        .select_related("version")
+        .defer("content")
+        .first()
+    )
+    if job is None:
+        raise Http404
+    job.assessment = assessment_for_user(user=user, assessment_id=job.assessment_id)
+    return job
 
 
 def consent_for_user(*, user: User, consent_id: int | str) -> ConsentRecord:

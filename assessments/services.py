@@ -6,10 +6,13 @@ every completion, and sign-off by someone other than the assessor."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ehcase.audit import audit_record
@@ -28,15 +31,20 @@ from pathway.services import (
 from .models import (
     ActionStatus,
     Assessment,
+    AssessmentPdfJob,
     AssessmentStatus,
     AssessmentTemplate,
     AssessmentVersion,
     ConsentMethod,
     ConsentRecord,
+    PdfJobStatus,
     PlanAction,
     PlanOutcome,
     SharingBasis,
 )
+from .pdf import ASSESSMENT_PDF_TEMPLATE, assessment_pdf_context, pdf_render
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -793,3 +801,173 @@ def plan_outcome_update(
         },
     )
     return outcome
+
+
+# --- The assessment PDF, rendered by a Celery worker ------------------------------------------------------
+#
+# docs/pdfs.md: asking creates (or reuses) a job and queues its render once the ask commits; the worker
+# checks again that the requester may still see the family, renders, and stores the file until it
+# expires. Logs name jobs by id only: never a family, a person or anything the document holds.
+
+
+def _pdf_job_expiry(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(minutes=settings.PDF_JOB_EXPIRY_MINUTES)
+
+
+def pdf_job_is_stale(job: AssessmentPdfJob, *, now: dt.datetime | None = None) -> bool:
+    """A job still queued long after it was asked for: no worker took it (a broker or worker outage).
+    It is shown as failed, so that the user can ask again, and never reused."""
+    now = now or timezone.now()
+    return job.status == PdfJobStatus.QUEUED and job.requested_at < now - dt.timedelta(
+        minutes=settings.PDF_JOB_STALE_MINUTES
+    )
+
+
+def assessment_pdf_document(*, assessment: Assessment, version: AssessmentVersion | None) -> tuple[dict, str]:
+    """The PDF's template context and the SHA-256 of what it prints (its HTML with the printed-at time
+    left out): two renders of the same state have the same hash. The caller has checked access."""
+    context = assessment_pdf_context(assessment=assessment, version=version)
+    unprinted = render_to_string(ASSESSMENT_PDF_TEMPLATE, {**context, "printed_at": None})
+    return context, hashlib.sha256(unprinted.encode()).hexdigest()
+
+
+def assessment_pdf_request(
+    *, actor: User, assessment: Assessment, version: AssessmentVersion | None
+) -> AssessmentPdfJob:
+    """Ask for the assessment PDF: the actor's job for this assessment and version that is still being
+    prepared, or one that is ready and would print the same today; otherwise a new job, whose render is
+    queued when this transaction commits. The caller fetched `assessment` through assessment_for_user
+    (and `version` from it). Nothing is audited here: the export is recorded when the file is
+    downloaded (pdf_job_download)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # One ask at a time per assessment, so that a double click makes one job, not two.
+        Assessment.objects.select_for_update().filter(pk=assessment.pk).values_list("pk").first()
+        candidates = list(
+            AssessmentPdfJob.objects.filter(
+                requested_by=actor,
+                assessment=assessment,
+                version=version,
+                status__in=[PdfJobStatus.QUEUED, PdfJobStatus.READY],
+                expires_at__gt=now,
+            )
+            .defer("content")
+            .order_by("-requested_at", "-id")[:5]
+        )
+        for job in candidates:
+            if job.status == PdfJobStatus.QUEUED and not pdf_job_is_stale(job, now=now):
+                return job
+        ready = [job for job in candidates if job.status == PdfJobStatus.READY]
+        if ready:
+            _context, digest = assessment_pdf_document(assessment=assessment, version=version)
+            for job in ready:
+                if job.content_hash == digest:
+                    return job
+        job = AssessmentPdfJob.objects.create(
+            requested_by=actor,
+            assessment=assessment,
+            version=version,
+            requested_at=now,
+            expires_at=_pdf_job_expiry(now),
+        )
+        pdf_job_enqueue(job_id=job.pk)
+    return job
+
+
+def pdf_job_enqueue(*, job_id: int) -> None:
+    """Queue the render once the job commits. A broker outage is logged, not raised: the job stays
+    queued and is shown as failed after PDF_JOB_STALE_MINUTES, so the user can ask again."""
+    from .tasks import render_assessment_pdf
+
+    def enqueue() -> None:
+        try:
+            render_assessment_pdf.delay(job_id)
+        except Exception:  # noqa: BLE001 - the broker may be down
+            log.warning("Could not queue the render of PDF job %s", job_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _pdf_job_finish(*, job_id: int, **fields) -> bool:
+    """Record a render's outcome on a job still queued; False if another run already did."""
+    return bool(AssessmentPdfJob.objects.filter(pk=job_id, status=PdfJobStatus.QUEUED).update(**fields))
+
+
+def pdf_job_render(*, job_id: int) -> str:
+    """Render one job's PDF (called by the Celery task; safe to run again or twice at once: only the first
+    outcome is recorded, on a job still queued). The requester's access to the family is checked again
+    here, as it may have ended since they asked: without it the job fails and nothing is rendered.
+    Returns a word saying what happened, never anything the document holds."""
+    from django.http import Http404
+
+    from .permissions import assessment_for_user
+
+    job = AssessmentPdfJob.objects.select_related("requested_by").defer("content").filter(pk=job_id).first()
+    if job is None:
+        return "gone"
+    if job.status != PdfJobStatus.QUEUED:
+        return "done"
+    now = timezone.now()
+    try:
+        if not job.requested_by.is_active:
+            raise Http404
+        assessment = assessment_for_user(user=job.requested_by, assessment_id=job.assessment_id)
+    except Http404:
+        _pdf_job_finish(job_id=job.pk, status=PdfJobStatus.FAILED, rendered_at=now)
+        log.info("PDF job %s refused: the requester may no longer see the family", job.pk)
+        return "refused"
+    version = None
+    if job.version_id is not None:
+        version = (
+            AssessmentVersion.objects.filter(pk=job.version_id)
+            .select_related("template", "completed_by", "decided_by")
+            .first()
+        )
+    try:
+        context, digest = assessment_pdf_document(assessment=assessment, version=version)
+        rendered = pdf_render(template_name=ASSESSMENT_PDF_TEMPLATE, context=context)
+    except Exception as error:  # noqa: BLE001 - any failure is shown to the user as "could not be prepared"
+        # The exception's type only: its message could quote what the document holds.
+        log.error("PDF job %s could not be rendered: %s", job.pk, type(error).__name__)
+        _pdf_job_finish(job_id=job.pk, status=PdfJobStatus.FAILED, rendered_at=timezone.now())
+        return "failed"
+    done = timezone.now()
+    finished = _pdf_job_finish(
+        job_id=job.pk,
+        status=PdfJobStatus.READY,
+        content=rendered.content,
+        pages=rendered.pages,
+        content_hash=digest,
+        rendered_at=done,
+        expires_at=_pdf_job_expiry(done),
+    )
+    return "ready" if finished else "done"
+
+
+def pdf_job_download(*, actor: User, job: AssessmentPdfJob) -> bytes:
+    """The ready job's file, recorded in the audit trail as an export (as the download in the request
+    was: the assessment, the version and the page count). The caller fetched `job` through
+    pdf_job_for_user, so it is the actor's own and they may still see the family."""
+    content = (
+        AssessmentPdfJob.objects.filter(pk=job.pk, status=PdfJobStatus.READY)
+        .values_list("content", flat=True)
+        .first()
+    )
+    if content is None:
+        raise AssessmentPdfJob.DoesNotExist
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        obj=job.assessment,
+        family_id=job.assessment.episode.family_id,
+        summary="Early help assessment PDF downloaded",
+        changes={"version": job.version.number if job.version else None, "pages": job.pages},
+    )
+    return bytes(content)
+
+
+def pdf_jobs_delete_expired(*, now: dt.datetime | None = None) -> int:
+    """Delete every job (and its file) past its expiry; called by the periodic Celery task."""
+    now = now or timezone.now()
+    deleted, _ = AssessmentPdfJob.objects.filter(expires_at__lte=now).delete()
+    return deleted

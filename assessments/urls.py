@@ -27,6 +27,8 @@ urlpatterns = [
         name="assessment-version",
     ),
     path("assessments/<int:assessment_id>/pdf/", views_pdf.assessment_pdf, name="assessment-pdf"),
+    path("pdfs/<int:job_id>/", views_pdf.pdf_job, name="pdf-job"),
+    path("pdfs/<int:job_id>/download/", views_pdf.pdf_job_download, name="pdf-job-download"),
     # The family plan
     path("episodes/<int:episode_id>/plan/pdf/", views_pdf.family_plan_pdf, name="plan-pdf"),
     path("episodes/<int:episode_id>/outcomes/add/", views.outcome_add, name="outcome-add"),

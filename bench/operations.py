@@ -3,7 +3,8 @@ does it.
 
 An operation has a `name`, `prepare()` (builds what it needs, idempotently, in the current database:
 bench/fixtures.py, a signed-in client), `call()` (does it once and returns what a user would get: a
-response, or the function's result for the two operations that run off the request path), `check(result)`
+response, or the function's result for the two operations that run off the request path: the reminder
+scan and the assessment PDF's render), `check(result)`
 (raises if the result is not what the operation should produce: a 200, a 302 after a write, a PDF) and
 `main_sql()` (the SQL of the queries that fetch what the operation shows, for the SQL floor; None when
 the slowest query of a call should be used instead). `notes` says what was measured where it differs
@@ -475,13 +476,40 @@ class ReminderScan(Operation):
         return statements
 
 
+class AssessmentPdfRequest(Operation):
+    name = "eha_pdf_request"
+    notes = (
+        "POST /assessments/<id>/pdf/ of F-BENCH001's assessment as sam.practitioner: the request that asks "
+        "for the PDF (access check, a new job, the redirect to 'Preparing your PDF'); the PDF is rendered "
+        "by a Celery worker (eha_pdf). Each call is rolled back, so each makes a new job and queues nothing "
+        "(the push to Redis on commit, about a millisecond, is not included)"
+    )
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.url = reverse("assessments:assessment-pdf", args=[fixtures.page_family().assessment_id])
+
+    def call(self):
+        from django.db import transaction
+
+        with transaction.atomic():
+            response = self.client.post(self.url)
+            transaction.set_rollback(True)
+        return response
+
+    def check(self, result) -> None:
+        expect_status(result, 302)
+        if "/pdfs/" not in result["Location"]:
+            raise AssertionError(f"sent to {result['Location']}, not the job's page")
+
+
 class AssessmentPdf(Operation):
     name = "eha_pdf"
     max_calls = 20
     notes = (
-        "F-BENCH001's Early Help Assessment: assessment_for_user, assessment_pdf_context and pdf_render "
-        "timed directly (what GET /assessments/<id>/pdf/ runs; there is no Celery task for it, the view "
-        "renders in the request)"
+        "F-BENCH001's Early Help Assessment rendered as the Celery task does it, timed directly: a queued "
+        "job for sam.practitioner, then assessments.services.pdf_job_render (access checked again, the "
+        "context, the hash of what it prints, WeasyPrint, the file stored); rolled back after each call"
     )
 
     def prepare(self) -> None:
@@ -489,14 +517,26 @@ class AssessmentPdf(Operation):
         self.reader = self.user()
 
     def call(self):
-        from assessments.pdf import assessment_pdf_context, pdf_render
-        from assessments.permissions import assessment_for_user
+        from django.db import transaction
 
-        assessment = assessment_for_user(user=self.reader, assessment_id=self.assessment_id)
-        return pdf_render(
-            template_name="assessments/pdf/assessment.html",
-            context=assessment_pdf_context(assessment=assessment),
-        )
+        from assessments.models import AssessmentPdfJob
+        from assessments.pdf import RenderedPdf
+        from assessments.services import pdf_job_render
+
+        now = timezone.now()
+        with transaction.atomic():
+            job = AssessmentPdfJob.objects.create(
+                requested_by=self.reader,
+                assessment_id=self.assessment_id,
+                requested_at=now,
+                expires_at=now + dt.timedelta(hours=1),
+            )
+            outcome = pdf_job_render(job_id=job.pk)
+            job.refresh_from_db()
+            transaction.set_rollback(True)
+        if outcome != "ready":
+            raise AssertionError(f"the render ended {outcome!r}")
+        return RenderedPdf(content=bytes(job.content), pages=job.pages)
 
     def check(self, result) -> None:
         if not result.content.startswith(b"%PDF"):
@@ -543,6 +583,7 @@ OPERATIONS: list[type[Operation]] = [
     Dashboard,
     ApiFamilies,
     ReminderScan,
+    AssessmentPdfRequest,
     AssessmentPdf,
     CreateFamily,
     RecordReview,

@@ -245,7 +245,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "ehcase.retention.tasks.scan_retention",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Assessment PDFs (docs/pdfs.md): rendered files are personal data at rest; delete them once expired.
+    "delete-expired-pdfs": {
+        "task": "assessments.tasks.delete_expired_pdf_jobs",
+        "schedule": timedelta(minutes=10),
+    },
 }
+
+# Assessment PDFs are rendered by a Celery worker and kept this many minutes after rendering; a job still
+# waiting for a worker after PDF_JOB_STALE_MINUTES is shown as failed, so the user can ask again.
+PDF_JOB_EXPIRY_MINUTES = int(os.environ.get("PDF_JOB_EXPIRY_MINUTES", "60"))
+PDF_JOB_STALE_MINUTES = int(os.environ.get("PDF_JOB_STALE_MINUTES", "10"))
 
 # Emergency (break-glass) access lasts this many hours; the daily access check raises an alert above
 # these numbers (docs/oversight.md).

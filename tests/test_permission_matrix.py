@@ -327,6 +327,22 @@ def sams_notification(p):
     return {"notification_id": notification.pk}
 
 
+def sams_pdf_job(p):
+    """Sam's job for the Ashworth assessment PDF, rendered (the task called directly): only he may see
+    it or download it; everyone else, readers of the family included, gets 404."""
+    from assessments.models import AssessmentPdfJob
+    from assessments.permissions import assessment_for_user
+    from assessments.services import assessment_pdf_request, pdf_job_render
+
+    assessment_id = ashworth_assessment(p)["assessment_id"]
+    job = AssessmentPdfJob.objects.filter(requested_by=p.sam, assessment_id=assessment_id).first()
+    if job is None:
+        assessment = assessment_for_user(user=p.sam, assessment_id=assessment_id)
+        job = assessment_pdf_request(actor=p.sam, assessment=assessment, version=None)
+        pdf_job_render(job_id=job.pk)
+    return {"job_id": job.pk}
+
+
 # Readers of the Ashworth record and those who may change it.
 FAMILY_READ = _row(
     sam=200, hana=200, chris=200, alex=200, morgan=200, quinn=200, ola=404, admin=404, anon=302
@@ -513,7 +529,18 @@ MATRIX = [
     ("assessments:outcome-edit", outcome_kwargs, "get", None, FAMILY_CHANGE),
     ("assessments:outcome-edit", outcome_kwargs, "post", {}, FAMILY_CHANGE),
     # The PDFs: everyone who may see the family downloads both (tests/assessments/test_pdf.py).
-    ("assessments:assessment-pdf", assessment_kwargs, "get", None, FAMILY_READ),
+    # Asking for the assessment PDF makes (or reuses) the asker's job and sends them to its page; the
+    # job's page and its download are the asker's alone (tests/assessments/test_pdf_jobs.py).
+    (
+        "assessments:assessment-pdf",
+        assessment_kwargs,
+        "post",
+        {},
+        _row(sam=302, hana=302, chris=302, alex=302, morgan=302, quinn=302, ola=404, admin=404, anon=302),
+    ),
+    ("assessments:assessment-pdf", assessment_kwargs, "get", None, _row(anon=302, others=405)),
+    ("assessments:pdf-job", sams_pdf_job, "get", None, _row(sam=200, anon=302, others=404)),
+    ("assessments:pdf-job-download", sams_pdf_job, "get", None, _row(sam=200, anon=302, others=404)),
     ("assessments:plan-pdf", assessed_episode, "get", None, FAMILY_READ),
     # The pathway API: reads for every persona; writes with an empty body (400 for those allowed).
     ("api:episode-list", None, "get", None, API_SIGNED_IN),

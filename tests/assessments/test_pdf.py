@@ -18,11 +18,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
 from assessments import services
-from assessments.models import Assessment, PlanOutcome
+from assessments.models import Assessment, AssessmentPdfJob, PlanOutcome
 from assessments.pdf import (
     PDF_BASE_URL,
     ResourceRefused,
@@ -30,6 +30,7 @@ from assessments.pdf import (
     html_to_pdf,
     static_file_for,
 )
+from assessments.tasks import render_assessment_pdf
 from ehcase.models import AuditAction, AuditEvent, Person
 from pathway import services as pathway_services
 from pathway.models import Episode, LevelOfNeed, OutcomeArea
@@ -159,6 +160,19 @@ def assessment_url(plan: Plan, query: str = "") -> str:
     return reverse("assessments:assessment-pdf", kwargs={"assessment_id": plan.assessment.pk}) + query
 
 
+def ask_for_assessment_pdf(client, plan: Plan, query: str = ""):
+    """As a practitioner does it: ask for the PDF (a POST that lands on "Preparing your PDF"), let the
+    render task run (called directly here: the test's transaction never commits, so nothing is queued;
+    tests/assessments/test_pdf_jobs.py runs it through a real worker), then download the file. Returns
+    the asking response when it is not the redirect to the job's page, else the download's."""
+    asked = client.post(assessment_url(plan, query))
+    if asked.status_code != 302:
+        return asked
+    job_id = resolve(asked["Location"]).kwargs["job_id"]
+    render_assessment_pdf(job_id)
+    return client.get(reverse("assessments:pdf-job-download", kwargs={"job_id": job_id}))
+
+
 def plan_url(plan: Plan) -> str:
     return reverse("assessments:plan-pdf", kwargs={"episode_id": plan.episode.pk})
 
@@ -167,7 +181,7 @@ def plan_url(plan: Plan) -> str:
 
 
 def test_assessment_pdf_holds_the_whole_assessment_and_the_plan(login, personas, plan):
-    response = login(personas.sam).get(assessment_url(plan))
+    response = ask_for_assessment_pdf(login(personas.sam), plan)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -218,7 +232,7 @@ def test_assessment_pdf_shows_a_withdrawal_prominently(login, personas, plan):
         reason="Kerry asked us to stop",
     )
 
-    text = pdf_text(login(personas.hana).get(assessment_url(plan)).content)
+    text = pdf_text(ask_for_assessment_pdf(login(personas.hana), plan).content)
 
     assert "Consent withdrawn: do not share further" in text
     assert "Consent to early help for Kerry Ashworth was withdrawn on" in text
@@ -237,7 +251,7 @@ def test_assessment_pdf_prints_a_kept_version(login, personas, plan):
     )
     client = login(personas.morgan)
 
-    response = client.get(assessment_url(plan, "?version=1"))
+    response = ask_for_assessment_pdf(client, plan, "?version=1")
 
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('-version-1.pdf"')
@@ -245,9 +259,9 @@ def test_assessment_pdf_prints_a_kept_version(login, personas, plan):
     assert FAMILY_VIEW in kept
     assert "Version 1, as completed by Sam Patel" in kept
     assert "Returned for changes by Alex" in kept
-    assert "Version two of the family's view" in pdf_text(client.get(assessment_url(plan)).content)
-    assert client.get(assessment_url(plan, "?version=2")).status_code == 404
-    assert client.get(assessment_url(plan, "?version=x")).status_code == 404
+    assert "Version two of the family's view" in pdf_text(ask_for_assessment_pdf(client, plan).content)
+    assert client.post(assessment_url(plan, "?version=2")).status_code == 404
+    assert client.post(assessment_url(plan), {"version": "x"}).status_code == 404
 
 
 # --- The family's plan --------------------------------------------------------------------------------
@@ -304,8 +318,8 @@ def test_a_practitioner_is_shown_with_the_agency_they_work_for_in_this_team(logi
     )
     client = login(personas.sam)
 
-    for url in (assessment_url(plan), plan_url(plan)):
-        text = pdf_text(client.get(url).content)
+    for response in (ask_for_assessment_pdf(client, plan), client.get(plan_url(plan))):
+        text = pdf_text(response.content)
         assert "Hana Kowalski, County Council Early Help Service" in text
         assert "Hana Kowalski, North Health Visiting Team" not in text
 
@@ -369,8 +383,7 @@ def test_everyone_who_may_see_the_family_downloads_both_and_each_download_is_aud
     client = login(user)
     before = AuditEvent.objects.filter(action=AuditAction.EXPORT).count()
 
-    for url in (assessment_url(plan), plan_url(plan)):
-        response = client.get(url)
+    for response in (ask_for_assessment_pdf(client, plan), client.get(plan_url(plan))):
         assert response.status_code == 200
         assert "Ashworth" in pdf_text(response.content)
 
@@ -397,15 +410,15 @@ def test_everyone_who_may_see_the_family_downloads_both_and_each_download_is_aud
 def test_outsiders_get_404_and_nothing_is_exported(login, personas, plan, who):
     client = login(getattr(personas, who))
 
-    assert client.get(assessment_url(plan)).status_code == 404
-    assert client.get(assessment_url(plan, "?version=1")).status_code == 404
+    assert client.post(assessment_url(plan)).status_code == 404
+    assert client.post(assessment_url(plan), {"version": "1"}).status_code == 404
     assert client.get(plan_url(plan)).status_code == 404
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+    assert not AssessmentPdfJob.objects.exists()
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, plan):
-    for url in (assessment_url(plan), plan_url(plan)):
-        response = client.get(url)
+    for response in (client.post(assessment_url(plan)), client.get(plan_url(plan))):
         assert response.status_code == 302
         assert response["Location"].startswith(settings.LOGIN_URL)
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
@@ -416,10 +429,12 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, plan):
 
 def test_queries_do_not_grow_with_the_number_of_actions(login, personas, plan):
     """A plan with 4 actions and one with 34 (owned by practitioners, agencies and family members, under
-    outcomes and not) cost the same queries for either PDF."""
+    outcomes and not) cost the same queries for either PDF (for the assessment: asking, rendering in
+    the task and downloading)."""
     client = login(personas.sam)
+    # Each ask below makes a new job (no earlier one to compare against, which would cost more).
     with CaptureQueriesContext(connection) as few_assessment:
-        assert client.get(assessment_url(plan)).status_code == 200
+        assert ask_for_assessment_pdf(client, plan).status_code == 200
     with CaptureQueriesContext(connection) as few_plan:
         assert client.get(plan_url(plan)).status_code == 200
     due = timezone.localdate() + dt.timedelta(days=30)
@@ -441,8 +456,9 @@ def test_queries_do_not_grow_with_the_number_of_actions(login, personas, plan):
             **owners[i % len(owners)],
         )
 
+    AssessmentPdfJob.objects.all().delete()
     with CaptureQueriesContext(connection) as many_assessment:
-        response = client.get(assessment_url(plan))
+        response = ask_for_assessment_pdf(client, plan)
     assert "Action number 29" in pdf_text(response.content)
     with CaptureQueriesContext(connection) as many_plan:
         response = client.get(plan_url(plan))

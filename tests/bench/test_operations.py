@@ -22,6 +22,7 @@ STATUS = {
     "chronology": 200,
     "dashboard": 200,
     "api_families": 200,
+    "eha_pdf_request": 302,
     "create_family": 302,
     "record_review": 302,
 }
@@ -101,12 +102,18 @@ def test_reminder_scan_runs_the_catalogue(personas):
     assert len(sql) == len(result)  # one SELECT per kind of reminder
 
 
-def test_assessment_pdf_is_about_twenty_pages(personas):
-    (op,) = ops.operations(["eha_pdf"])
-    op.prepare()
-    rendered = op.call()
-    assert rendered.content.startswith(b"%PDF")
+def test_assessment_pdf_is_about_twenty_pages_and_rendered_off_the_request(personas):
+    from assessments.models import AssessmentPdfJob
+
+    ask, render = ops.operations(["eha_pdf_request", "eha_pdf"])
+    ask.prepare()
+    render.prepare()
+    ask.check(ask.call())
+    rendered = render.call()
+    render.check(rendered)
     assert 18 <= rendered.pages <= 24
+    # Both calls are rolled back: no job (and no file) is left behind.
+    assert not AssessmentPdfJob.objects.exists()
 
 
 def test_measure_operation_reports_calls_percentiles_queries_and_floor(personas):

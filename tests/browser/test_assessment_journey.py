@@ -1,6 +1,6 @@
 """The Early Help Assessment in Chromium: record consent, fill the assessment across its pages (it saves
 itself as the practitioner types), complete it, a manager signs it off, and both PDFs download.
-axe-core on every page."""
+The assessment PDF is prepared by a real Celery worker. axe-core on every page."""
 
 import datetime as dt
 import re
@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from assessments.models import Assessment, AssessmentStatus
 from pathway import services
 from pathway.models import LevelOfNeed
+from tests.notifications.conftest import redis_clean, workers  # noqa: F401 - a real Celery worker
 
 from .conftest import assert_accessible, sign_in
 
@@ -39,7 +40,7 @@ def record_consent(page, person: str, given_by: str, today: dt.date) -> None:
     submit(page, "Record consent")
 
 
-def test_assessment_journey(page, personas):
+def test_assessment_journey(page, personas, workers):  # noqa: F811
     today = timezone.localdate()
     episode = services.episode_start_directly(
         actor=personas.sam,
@@ -152,7 +153,15 @@ def test_assessment_journey(page, personas):
     assessment.refresh_from_db()
     assert assessment.status == AssessmentStatus.SIGNED_OFF and assessment.signed_off_by == personas.alex
 
-    # Both PDFs download.
+    # The assessment PDF is prepared by a Celery worker (a real one, started once Alex has asked, so
+    # that the page is seen while it waits): the page updates itself when it is ready.
+    submit(page, "Prepare the assessment and plan as a PDF")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Preparing your PDF")
+    assert page.get_by_role("link", name="check again").is_visible()
+    assert_accessible(page)
+    workers.start()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your PDF is ready", timeout=60_000)
+    assert_accessible(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the assessment and plan (PDF)").click()
     assert open(download.value.path(), "rb").read(5) == b"%PDF-"

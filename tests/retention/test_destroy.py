@@ -3,6 +3,8 @@ trail's trigger still refusing everything else."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
@@ -215,3 +217,37 @@ def test_old_audit_events_are_destroyed_except_those_of_held_families(personas, 
     assert list(left.values_list("family_id", flat=True)) == [held.pk]
     assert AuditEvent.objects.filter(pk=recent.pk).exists()
     assert DestructionLog.objects.get(review=review).counts == {"ehcase.AuditEvent": 2}
+
+
+def test_destruction_deletes_the_familys_rendered_pdfs(personas, today):
+    """A rendered assessment PDF waiting to be downloaded is part of the family's record: it goes with it."""
+    from django.utils import timezone
+
+    from assessments.models import Assessment, AssessmentPdfJob, AssessmentTemplate, PdfJobStatus
+
+    rich = build_rich_family(personas)
+    assessment = Assessment.objects.create(
+        episode=rich.family.episodes.get(),
+        template=AssessmentTemplate.objects.filter(published=True).first(),
+        assessor=personas.sam,
+        updated_by=personas.sam,
+        started_on=today,
+        assessment_date=today,
+    )
+    now = timezone.now()
+    AssessmentPdfJob.objects.create(
+        requested_by=personas.sam,
+        assessment=assessment,
+        status=PdfJobStatus.READY,
+        requested_at=now,
+        rendered_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+        pages=1,
+        content=b"%PDF-1.7 Quillfeather",
+    )
+    review = approved(personas, rich.family, today)
+
+    assert services.destroy_review(review_id=review.pk, today=today) == ReviewStatus.DESTROYED
+
+    assert not AssessmentPdfJob.objects.exists()
+    assert DestructionLog.objects.get(review=review).counts["assessments.AssessmentPdfJob"] == 1
