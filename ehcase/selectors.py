@@ -18,13 +18,16 @@ def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None =
     """Visible families matching every word of `text` (family or member name, reference, postcode)
     and, when given, with a member born on `date_of_birth`. Ordered by name, with member counts."""
     families = families_visible_to(user=user)
-    # Member matches are looked for among the visible families' members only, so that a common
-    # name costs what the user can see rather than what the partnership holds.
-    members = FamilyMember.objects.filter(family__in=families.values("id"))
     if date_of_birth:
+        visible_members = FamilyMember.objects.filter(family__in=families.values("id"))
         families = families.filter(
-            id__in=members.filter(person__date_of_birth=date_of_birth).values("family_id")
+            id__in=visible_members.filter(person__date_of_birth=date_of_birth).values("family_id")
         )
+    # Member matches are looked for among the members of the families still in the running (visible,
+    # and with someone born on the date when one is given), so that a common name costs what the user
+    # can see, or the few families of that date, rather than what the partnership holds. No ordering
+    # inside the subqueries: their rows only feed IN (...).
+    members = FamilyMember.objects.filter(family__in=families.order_by().values("id")).order_by()
     words = text.split()
     if len(words) == 1 and words[0].upper().startswith("F-"):
         families = families.filter(reference__iexact=words[0])
@@ -40,7 +43,7 @@ def family_search(*, user: User, text: str = "", date_of_birth: dt.date | None =
             if any(c.isdigit() for c in word):
                 by_family |= Q(postcode__istartswith=word) | Q(postcode__iexact=compact)
             # A UNION of two indexed lookups rather than an OR, which would test every family row.
-            matches = families.filter(by_family).values("id").union(by_member, all=True)
+            matches = families.filter(by_family).order_by().values("id").union(by_member, all=True)
             families = families.filter(id__in=matches)
     # A correlated count per row of the page, not a JOIN + GROUP BY: the paginator's COUNT(*)
     # then drops it and stays a plain indexed count.
