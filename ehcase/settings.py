@@ -245,7 +245,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "ehcase.retention.tasks.scan_retention",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Audit table (docs/audit.md): the monthly partitions for this month and the months ahead.
+    "ensure-audit-partitions": {
+        "task": "ehcase.tasks.ensure_audit_partitions",
+        "schedule": crontab(hour=1, minute=45),
+    },
 }
+
+# Months of audit partitions created ahead of the current one (ehcase.partitions). A daily run that
+# fails leaves this many months before an event would land in the DEFAULT partition.
+AUDIT_PARTITION_MONTHS_AHEAD = int(os.environ.get("AUDIT_PARTITION_MONTHS_AHEAD", "3"))
 
 # Emergency (break-glass) access lasts this many hours; the daily access check raises an alert above
 # these numbers (docs/oversight.md).

@@ -226,3 +226,14 @@ def test_the_migration_converts_existing_rows_backwards_and_forwards():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=ids[0]).update(summary="tampered")
 
+
+def test_the_daily_task_is_scheduled_and_creates_the_months_ahead(settings):
+    from ehcase.tasks import ensure_audit_partitions
+
+    entry = settings.CELERY_BEAT_SCHEDULE["ensure-audit-partitions"]
+    assert entry["task"] == ensure_audit_partitions.name
+    settings.AUDIT_PARTITION_MONTHS_AHEAD = 5
+    expected = [partition_name(add_months(this_month(), n)) for n in (4, 5)]
+
+    assert ensure_audit_partitions.apply().get() == expected
+    assert ensure_audit_partitions.apply().get() == []
