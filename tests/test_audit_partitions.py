@@ -237,3 +237,32 @@ def test_the_daily_task_is_scheduled_and_creates_the_months_ahead(settings):
 
     assert ensure_audit_partitions.apply().get() == expected
     assert ensure_audit_partitions.apply().get() == []
+
+
+def test_the_family_pages_recent_history_reads_the_last_year_first_then_older_months(
+    personas, django_assert_num_queries
+):
+    from ehcase.models import Family
+    from ehcase.selectors import family_recent_audit
+
+    # Only the id and the creation time matter: a family of its own, with no events but these.
+    family = Family(pk=987_654_321, created_at=timezone.now())
+    audit_partitions_ensure(since=dt.date(2015, 1, 1))
+    for n in range(3):
+        audit_record(actor=personas.sam, action="view", family_id=family.pk, summary=f"now {n}")
+    for year in (2016, 2017, 2018):
+        insert_event(utc(year, 6, 1), family_id=family.pk, summary=f"old {year}")
+
+    # Created this year: no older events to look for, one query pruned to the last year's partitions.
+    with django_assert_num_queries(1) as queries:
+        assert [e.summary for e in family_recent_audit(family=family)] == ["now 2", "now 1", "now 0"]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert partition_name(this_month()) in plan
+    assert "ehcase_auditevent_2018_" not in plan and DEFAULT_PARTITION not in plan
+
+    family.created_at = utc(2015, 1, 1)
+    with django_assert_num_queries(2):
+        recent = family_recent_audit(family=family, size=5)
+    assert [e.summary for e in recent] == ["now 2", "now 1", "now 0", "old 2018", "old 2017"]
