@@ -17,7 +17,8 @@ The actor_id index Django made for the actor column is not recreated: `audit_act
 
 Reversible: backwards copies the rows into a plain table again with the original indexes and trigger.
 Both directions hold an exclusive lock on the audit table while they copy (every audited request waits):
-about 40 s per million rows here (docs/audit.md), so run it in a maintenance window at a large council.
+about 16 s per million rows forwards on a 2-core machine (docs/audit.md), so run it in a maintenance
+window at a large council.
 """
 
 import datetime as dt
