@@ -59,9 +59,13 @@ def audit_partitions_ensure(
     last = add_months(month_start(today), months_ahead() if ahead is None else ahead)
     first = min(first, month_start(today))
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '10s'")
+        # For this call only: the caller's transaction (the migration, seed_demo) keeps its own setting.
+        cursor.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', '10s', true)")
+        previous = cursor.fetchone()[0]
         cursor.execute("SELECT name FROM ehcase_audit_partitions_ensure(%s, %s) AS name", [first, last])
-        return [row[0] for row in cursor.fetchall()]
+        created = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    return created
 
 
 def audit_partitions() -> list[tuple[str, str]]:

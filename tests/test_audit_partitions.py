@@ -266,3 +266,11 @@ def test_the_family_pages_recent_history_reads_the_last_year_first_then_older_mo
     with django_assert_num_queries(2):
         recent = family_recent_audit(family=family, size=5)
     assert [e.summary for e in recent] == ["now 2", "now 1", "now 0", "old 2018", "old 2017"]
+
+
+def test_ensure_sets_its_lock_timeout_for_itself_only():
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '3s'")
+        audit_partitions_ensure(ahead=7)
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone() == ("3s",)
