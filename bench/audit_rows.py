@@ -139,6 +139,15 @@ TEAM_AT = _at("tm.joined_on", "tm.id")
 WITHDRAWN_AT = _at("cr.withdrawn_on", "cr.id")
 STARTED_AT = _at("s.started_on", "s.id")
 
+# The audit table is partitioned by month (ehcase migration 0009, docs/audit.md): the partitions for the
+# chunk's months, from the month before its families' first day (created_at may be earlier) to the months
+# ahead, are made before its rows are inserted, so that none waits in the DEFAULT partition. The SQL
+# function also moves any rows found in DEFAULT to partitions of their months.
+PARTITIONS_SQL = (
+    "SELECT count(*) FROM ehcase_audit_partitions_ensure({first}, (current_date + interval '3 months')::date)"
+)
+CHUNK_FIRST_DAY = "(SELECT coalesce(min(first_on), current_date) - 31 FROM bench_audit_family)"
+
 # Every event as (occurred_at, actor_id, action, object_type, object_id, family_id, summary, changes,
 # path). Family-level events join bench_audit_family on family_id; episode-level ones go through
 # the chunk's episodes (pathway_episode's family_id index) to their own episode_id indexes.
@@ -385,6 +394,7 @@ def write_audit_rows(connection, *, chunk_families: int = CHUNK_FAMILIES, log: L
             params = chunk_params(cursor, lo, hi)
             cursor.execute(CHUNK_FAMILIES_SQL, params)
             cursor.execute("ANALYZE bench_audit_family")
+            cursor.execute(PARTITIONS_SQL.format(first=CHUNK_FIRST_DAY))
             cursor.execute(INSERT_SQL, params)
             events = cursor.rowcount
             cursor.execute(
@@ -400,6 +410,9 @@ def write_audit_rows(connection, *, chunk_families: int = CHUNK_FAMILIES, log: L
             f"{written:,} events ({written / max(families, 1):.1f} a family) after {elapsed:.0f}s, "
             f"{written / max(elapsed, 0.001):,.0f} events/s"
         )
+    with connection, connection.cursor() as cursor:
+        # Any event dated before its family's first day landed in DEFAULT: into its month's partition.
+        cursor.execute(PARTITIONS_SQL.format(first="current_date"))
     return written
 
 
@@ -411,6 +424,7 @@ def explain_chunk(connection, lo: int, hi: int) -> str:
             params = chunk_params(cursor, lo, hi)
             cursor.execute(CHUNK_FAMILIES_SQL, params)
             cursor.execute("ANALYZE bench_audit_family")
+            cursor.execute(PARTITIONS_SQL.format(first=CHUNK_FIRST_DAY))
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + INSERT_SQL, params)
             return "\n".join(row[0] for row in cursor.fetchall())
     finally:

@@ -67,6 +67,32 @@ def _reminders(database_ok: bool) -> dict:
         return {"error": type(exc).__name__}
 
 
+def _audit_partitions(database_ok: bool) -> dict:
+    """Until which month the audit table has partitions, and whether events wait in its DEFAULT
+    partition (docs/audit.md). Informational, like the reminders: inserts never fail for want of a
+    partition. Two small catalog queries and a probe of the (normally empty) DEFAULT partition."""
+    if not database_ok:
+        return {"error": "database unavailable"}
+    try:
+        from ehcase.partitions import DEFAULT_PARTITION, PARENT
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = %s::regclass AND c.relname <> %s",
+                [PARENT, DEFAULT_PARTITION],
+            )
+            last = cursor.fetchone()[0]
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT_PARTITION})")  # noqa: S608 - a constant
+            waiting = cursor.fetchone()[0]
+        return {
+            "last_month": last.removeprefix(f"{PARENT}_").replace("_", "-") if last else None,
+            "events_in_default": waiting,
+        }
+    except Exception as exc:  # noqa: BLE001
+        return {"error": type(exc).__name__}
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -80,5 +106,6 @@ def healthz(request):
         "down": down,
         "checks": checks,
         "reminders": _reminders(database["ok"]),
+        "audit_partitions": _audit_partitions(database["ok"]),
     }
     return JsonResponse(body, status=200 if not down else 503)

@@ -296,12 +296,15 @@ class AuditAction(models.TextChoices):
 
 class AuditEvent(models.Model):
     """Who read or changed what, when, from where. Append-only: a database trigger refuses
-    UPDATE and DELETE, and the model refuses to save an existing row."""
+    UPDATE and DELETE, and the model refuses to save an existing row. The table is partitioned by
+    month of `occurred_at` (migration 0009, docs/audit.md); its primary key in PostgreSQL is
+    (id, occurred_at), and ids are unique because they all come from one sequence."""
 
     occurred_at = models.DateTimeField(auto_now_add=True)
-    # Plain ids rather than enforced foreign keys: audit outlives what it describes.
+    # Plain ids rather than enforced foreign keys: audit outlives what it describes. No index of its
+    # own: audit_actor_recent starts with it.
     actor = models.ForeignKey(
-        User, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        User, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     actor_username = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=20, choices=AuditAction.choices)
@@ -320,6 +323,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["family_id", "-occurred_at"], name="audit_family_recent"),
             models.Index(fields=["actor", "-occurred_at"], name="audit_actor_recent"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            # The audit viewer's search by date alone, newest first (docs/audit.md).
+            models.Index(fields=["-occurred_at", "-id"], name="audit_recent"),
         ]
 
     def __str__(self) -> str:

@@ -250,12 +250,21 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "assessments.tasks.delete_expired_pdf_jobs",
         "schedule": timedelta(minutes=10),
     },
+    # Audit table (docs/audit.md): the monthly partitions for this month and the months ahead.
+    "ensure-audit-partitions": {
+        "task": "ehcase.tasks.ensure_audit_partitions",
+        "schedule": crontab(hour=1, minute=45),
+    },
 }
 
 # Assessment PDFs are rendered by a Celery worker and kept this many minutes after rendering; a job still
 # waiting for a worker after PDF_JOB_STALE_MINUTES is shown as failed, so the user can ask again.
 PDF_JOB_EXPIRY_MINUTES = int(os.environ.get("PDF_JOB_EXPIRY_MINUTES", "60"))
 PDF_JOB_STALE_MINUTES = int(os.environ.get("PDF_JOB_STALE_MINUTES", "10"))
+
+# Months of audit partitions created ahead of the current one (ehcase.partitions). A daily run that
+# fails leaves this many months before an event would land in the DEFAULT partition.
+AUDIT_PARTITION_MONTHS_AHEAD = int(os.environ.get("AUDIT_PARTITION_MONTHS_AHEAD", "3"))
 
 # Emergency (break-glass) access lasts this many hours; the daily access check raises an alert above
 # these numbers (docs/oversight.md).

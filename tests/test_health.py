@@ -1,5 +1,6 @@
 """/healthz against the real database, Redis and a real Celery worker process."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -7,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +82,21 @@ def test_the_reminder_state_is_shown_without_changing_the_status(client):
     body = client.get("/healthz").json()
     assert body["reminders"] == {"last_scan_at": None, "pending": 0, "pending_due": 0, "failed": 0}
     assert "reminders" not in body["down"]
+
+
+@pytest.mark.django_db
+def test_the_audit_partitions_are_shown_without_changing_the_status(client, settings):
+    from ehcase.partitions import add_months, month_start
+
+    last = add_months(
+        month_start(timezone.now().astimezone(dt.UTC).date()), settings.AUDIT_PARTITION_MONTHS_AHEAD
+    )
+    body = client.get("/healthz").json()
+    assert body["audit_partitions"] == {"last_month": f"{last:%Y-%m}", "events_in_default": False}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ehcase_auditevent (occurred_at, actor_username, action, object_type, object_id, "
+            "summary, changes, user_agent, path) VALUES ('1990-01-01', '', 'view', '', '', '', '{}', '', '')"
+        )
+    assert client.get("/healthz").json()["audit_partitions"]["events_in_default"] is True
+    assert "audit_partitions" not in body["down"]

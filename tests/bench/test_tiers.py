@@ -114,6 +114,23 @@ def test_audit_rows_are_not_written_twice(tiny):
         conn.close()
 
 
+def test_the_audit_events_are_in_their_months_partitions_and_none_waits_in_default(tiny):
+    """bench.audit_rows creates the partitions of each chunk's months before writing it (docs/audit.md)."""
+    url, _ = tiny
+    assert _query(url, "SELECT count(*) FROM ehcase_auditevent_default") == [(0,)]
+    (misplaced,) = _query(
+        url,
+        "SELECT count(*) FROM ehcase_auditevent WHERE tableoid::regclass::text "
+        "<> 'ehcase_auditevent_' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY_MM')",
+    )[0]
+    assert misplaced == 0
+    (months,) = _query(
+        url,
+        "SELECT count(DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')) FROM ehcase_auditevent",
+    )[0]
+    assert months > 12
+
+
 def test_every_large_tier_family_has_its_audit_trail(tiny):
     url, _ = tiny
     per_family = _query(
