@@ -44,7 +44,9 @@ from ehcase.models import (
 )
 from ehcase.permissions import families_visible_to
 from ehcase.validators import nhs_number_is_valid, validate_upn
+from hubs.demo import seed_requests
 from hubs.models import Hub, HubArea, RequestForSupport, RequestStatus, TriageDecision, TriageOutcome
+from hubs.permissions import requests_visible_to
 from hubs.referral_forms import SOURCE_FOR_AGENCY_TYPE
 from pathway.models import (
     ChronologyEntry,
@@ -178,7 +180,8 @@ def seeding_can_change(user_id: int, family_id: int) -> bool:
 
 @pytest.mark.usefixtures("county_db")
 class TestDefaultCounty:
-    """The default seed, built once for the class."""
+    """The default seed, built once for the class (under make test's pytest-xdist, one worker runs the
+    whole class: tests/conftest.py)."""
 
     def test_default_seed_builds_the_county(self, seeded):
         personas, output = seeded
@@ -209,6 +212,20 @@ class TestDefaultCounty:
             assert user.check_password(DEMO_PASSWORD), user
         assert personas.sam.check_password(DEMO_PASSWORD)
         assert "Demo data ready" in output
+
+    def test_every_hub_has_requests_in_every_state_and_every_outcome(self, seeded):
+        """The demo county gives every hub a realistic queue (was tests/hubs/test_demo.py, which seeded
+        the same default county a second time)."""
+        for hub in Hub.objects.all():
+            statuses = set(RequestForSupport.objects.filter(hub=hub).values_list("status", flat=True))
+            assert statuses == {"new", "awaiting", "decided"}, hub
+            outcomes = set(TriageDecision.objects.filter(request__hub=hub).values_list("outcome", flat=True))
+            assert outcomes == set(TriageOutcome.values), hub
+        assert RequestForSupport.objects.filter(status="draft").count() == Hub.objects.count()
+        chris = User.objects.get(username="chris.coordinator")
+        queue = requests_visible_to(user=chris).filter(hub__name="North hub").exclude(status="decided")
+        assert queue.count() == 4
+        assert seed_requests() == 0  # a second run writes nothing
 
     def test_households_are_varied_and_valid(self, seeded):
         generated = Family.objects.filter(reference__regex=COUNTY_REF)
