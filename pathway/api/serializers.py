@@ -504,12 +504,8 @@ class DistanceTravelledSerializer(serializers.Serializer):
 
 class EpisodeListQuerySerializer(serializers.Serializer):
     status = EnumField(EpisodeStatus.choices, enum_name="EpisodeStatusEnum", required=False)
-    open = serializers.BooleanField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="true: open episodes only; false: closed only",
-    )
+    # Absent: every episode. An empty or other value is refused with 400, not read as "absent".
+    open = serializers.BooleanField(required=False, help_text="true: open episodes only; false: closed only")
 
 
 def _level_field() -> StrictPrimaryKeyRelatedField:

@@ -728,6 +728,12 @@ def test_unknown_api_path_is_a_json_404(personas, api):
     response = api(personas.sam).post("/api/families", {}, format="json")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+    # An id no route accepts (a dot, control characters) falls through to the site's 404 handler, which
+    # answers JSON under /api/ too.
+    response = api(personas.sam).patch("/api/families/%0A%07./", {}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_api_responses_are_never_cached(personas, api):

@@ -293,6 +293,7 @@ def test_episode_list_filters(personas, api, episode):
     assert ids(status="assessment") == [episode.pk]
     assert client.get("/api/episodes/", {"status": "shut"}).status_code == 400
     assert client.get("/api/episodes/", {"open": "maybe"}).status_code == 400
+    assert client.get("/api/episodes/", {"open": ""}).status_code == 400  # not read as "absent"
 
 
 def test_family_episode_list_is_the_familys_history(personas, api, episode):
