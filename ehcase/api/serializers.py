@@ -363,9 +363,12 @@ class FamilySearchSerializer(serializers.Serializer):
     """The body of POST /api/families/search/ (the same search as the web page). A JSON body, never
     query parameters: names and dates of birth do not belong in URLs (docs/hardening.md)."""
 
+    # Not trimmed: the search splits it into words anyway, and the schema's maxLength is then the
+    # length as sent (trimmed first, 100 characters after a leading space were let through).
     q = StrictCharField(
         required=False,
         allow_blank=True,
+        trim_whitespace=False,
         max_length=100,
         help_text="Words that must all match a family or member name, a reference or a postcode",
     )

@@ -655,6 +655,7 @@ def test_search_never_reaches_beyond_what_the_persona_sees(personas, api):
         ({"date_of_birth": "2014-02-30"}, "date_of_birth"),
         ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
         ({"q": "x" * 101}, "q"),
+        ({"q": "\x85" + "x" * 100}, "q"),  # too long as sent, though not once its whitespace is trimmed
         ({"q": "nul\x00byte"}, "q"),
     ],
 )
